@@ -1,0 +1,69 @@
+/** `hyperseg evaluate`: scores a predicted label volume against a ground-truth one (NIfTI). */
+
+import type { Command } from 'commander';
+import { labelData, readNifti } from '../data/nifti.js';
+import { HypersegError } from '../errors.js';
+import { evaluateSegmentation } from '../eval/evaluate.js';
+import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
+
+interface EvaluateFlags {
+  pred: string;
+  truth: string;
+  classes?: number[];
+  hungarian?: boolean;
+  surface: 'auto' | 'always' | 'never';
+  background: number;
+  maxVoxels?: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const fmt = (v: number, digits = 4): string => (Number.isNaN(v) ? 'n/a' : v === Infinity ? 'inf' : v.toFixed(digits));
+
+export function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description('Dice, IoU (and for binary tasks HD, HD95, ASSD) of a predicted label volume against the truth')
+    .requiredOption('--pred <file>', 'predicted labels (.nii or .nii.gz)')
+    .requiredOption('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
+    .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth)', parseIntList('--classes'))
+    .option('--hungarian', 'match predicted clusters to classes by maximum overlap first')
+    .option('--surface <mode>', 'surface distances: auto (binary tasks), always, never', parseChoice('--surface', ['auto', 'always', 'never'] as const), 'auto')
+    .option('--background <label>', 'background label (no surface distances for it)', parseIntOption('--background', -(2 ** 31), 2 ** 31 - 1), 0)
+    .option('--max-voxels <n>', 'refuse volumes with more voxels than this', parseIntOption('--max-voxels', 1))
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: EvaluateFlags) => {
+      const [pred, truth] = await Promise.all([
+        readNifti(flags.pred, { maxVoxels: flags.maxVoxels }),
+        readNifti(flags.truth, { maxVoxels: flags.maxVoxels }),
+      ]);
+      if (pred.shape.join() !== truth.shape.join()) {
+        throw new HypersegError('SHAPE_MISMATCH', `${flags.pred} has shape ${pred.shape.join('×')} but ${flags.truth} has shape ${truth.shape.join('×')}`);
+      }
+      const warnings: string[] = [];
+      if (pred.spacing.some((s, i) => Math.abs(s - truth.spacing[i]) > 1e-4 * Math.max(1, Math.abs(s)))) {
+        warnings.push(`voxel spacing differs (pred ${pred.spacing.join('×')}, truth ${truth.spacing.join('×')}); using the truth's`);
+      }
+      const res = evaluateSegmentation(labelData(pred, flags.pred), labelData(truth, flags.truth), {
+        shape: truth.shape, spacing: truth.spacing, classes: flags.classes, hungarian: flags.hungarian,
+        surface: flags.surface, background: flags.background,
+      });
+      for (const w of warnings) process.stderr.write(`hyperseg: warning: ${w}\n`);
+      if (flags.json) {
+        process.stdout.write(`${toJson({ ok: true, pred: flags.pred, truth: flags.truth, shape: truth.shape, spacing: truth.spacing, ...res, warnings })}\n`);
+        return;
+      }
+      const lines = [`${flags.pred} vs ${flags.truth} (${truth.shape.join('×')}, spacing ${truth.spacing.map((s) => s.toPrecision(4)).join('×')})`];
+      if (res.mapping) lines.push(`Hungarian mapping cluster→class: ${Object.entries(res.mapping).map(([k, v]) => `${k}→${v < 0 ? 'none' : v}`).join('  ')}`);
+      lines.push('class   dice     iou      truth-voxels  pred-voxels');
+      for (const c of res.classes) {
+        lines.push(`${String(c.label).padEnd(7)} ${fmt(c.dice).padEnd(8)} ${fmt(c.iou).padEnd(8)} ${String(c.truthVoxels).padEnd(13)} ${c.predVoxels}${c.valid ? '' : '  (absent from truth: skipped)'}`);
+      }
+      lines.push(`mean dice ${fmt(res.meanDice)}  mean iou ${fmt(res.meanIou)}  over ${res.valid} class(es)`);
+      for (const [label, s] of Object.entries(res.surface ?? {})) {
+        lines.push(`class ${label}: HD ${fmt(s.hd, 3)}  HD95 ${fmt(s.hd95, 3)}  ASSD ${fmt(s.assd, 3)} (physical units)${s.status === 'ok' ? '' : `  [${s.status}]`}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }));
+}

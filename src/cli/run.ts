@@ -1,0 +1,86 @@
+/**
+ * The one place that turns errors into output and exit codes. Commands call library functions;
+ * library code throws HypersegError and never exits. Exit codes: 0 ok, 1 failure (bad file, bad
+ * data, I/O), 2 bad usage (invalid flags or arguments).
+ */
+
+import { InvalidArgumentError } from 'commander';
+import { HypersegError } from '../errors.js';
+
+export interface GlobalFlags {
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Prints an error (message, suggestion; the stack only with --verbose) and sets the exit code. */
+export function report(e: unknown, flags: GlobalFlags): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = e instanceof HypersegError ? e.code : 'INTERNAL';
+  const usage = code === 'INVALID_ARGUMENT';
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message: err.message, suggestion: (e as HypersegError).suggestion } })}\n`);
+  }
+  process.stderr.write(`hyperseg: error${code === 'INTERNAL' ? '' : ` [${code}]`}: ${err.message}\n`);
+  if (e instanceof HypersegError && e.suggestion) process.stderr.write(`  hint: ${e.suggestion}\n`);
+  if (flags.verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = usage ? 2 : 1;
+}
+
+/** Wraps a command action so that any throw goes through `report`. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const opts = args.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a)) as GlobalFlags | undefined;
+    try {
+      await fn(...args);
+    } catch (e) {
+      report(e, opts ?? {});
+    }
+  };
+}
+
+/** JSON with NaN and ±Infinity written as null (JSON cannot hold them; a status field says why). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+}
+
+// Option parsers: reject bad values before any work, with commander's usage error (exit code 1 from
+// commander is replaced by ours in main.ts).
+
+export function parseIntOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got '${value}'.`);
+    }
+    return v;
+  };
+}
+
+export function parseFloatOption(name: string, min: number, exclusiveMin = false) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isFinite(v) || v < min || (exclusiveMin && v === min)) {
+      throw new InvalidArgumentError(`${name} must be a finite number ${exclusiveMin ? '>' : '≥'} ${min}, got '${value}'.`);
+    }
+    return v;
+  };
+}
+
+export function parseIntList(name: string) {
+  return (value: string): number[] => {
+    const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (parts.length === 0 || parts.some((p) => !/^[+-]?\d+$/.test(p))) {
+      throw new InvalidArgumentError(`${name} must be a comma-separated list of integers, got '${value}'.`);
+    }
+    return parts.map(Number);
+  };
+}
+
+export function parseChoice<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got '${value}'.`);
+    }
+    return value as T;
+  };
+}

@@ -1,0 +1,455 @@
+/**
+ * k-means on the Poincaré ball (and its products) and in Euclidean space, over flat N × d arrays.
+ *
+ * Poincaré: assignment by Poincaré distance, centroid by weighted Fréchet mean (Lou et al. 2020,
+ * src/geometry/frechet.ts), inertia = Σ d(x_i, μ_{label i})². Euclidean: Lloyd's algorithm.
+ * Both: greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with 2 + ⌊ln k⌋ local trials per
+ * centre as scikit-learn does) under the geometry's own squared distance; `nInit` seeded restarts,
+ * the lowest inertia kept; empty clusters re-seeded with the point farthest from its centre.
+ *
+ * Product manifolds: with `factors` = g, a row of d values is g ball points of dimension d/g; the
+ * distance is √(Σ_f d_f²) and the Fréchet mean separates into one mean per factor.
+ *
+ * Hot loops allocate nothing per point. The single-ball assignment compares
+ * ‖x − μ_j‖²/(1 − c‖μ_j‖²), which orders centres exactly as the distance does (the distance is
+ * increasing in u = c‖x − μ‖²/((1 − c‖x‖²)(1 − c‖μ‖²)) and the x factor is common), so asinh is
+ * evaluated once per point rather than k times.
+ */
+
+import { HypersegError } from '../errors.js';
+import { frechetMeansByLabel } from '../geometry/frechet.js';
+import { checkCurvature, type FloatArray } from '../geometry/poincare.js';
+import { oneMinusCNormSq } from '../geometry/stability.js';
+import { Rng } from '../random.js';
+
+export type Geometry = 'poincare' | 'euclidean';
+
+export interface KMeansOptions {
+  k: number;
+  /** Default 'poincare'. */
+  geometry?: Geometry;
+  /** Curvature magnitude (Poincaré only), default 1. */
+  c?: number;
+  /** Number of ball factors in a row (product manifold), default 1. Must divide d. */
+  factors?: number;
+  /** Default 0. Restart r draws from stream r of this seed. */
+  seed?: number;
+  /** Restarts, the lowest inertia kept (default 10). */
+  nInit?: number;
+  /** Lloyd iterations per restart (default 300). */
+  maxIter?: number;
+  /** Converged when no centre moves more than `tol` (in the geometry's distance) (default 1e-6). */
+  tol?: number;
+  /** Fréchet-mean tolerance and iteration cap per k-means step (defaults 1e-9, 100). */
+  frechetTol?: number;
+  frechetMaxIter?: number;
+}
+
+export interface KMeansResult {
+  labels: Int32Array;
+  /** k × d centres. */
+  centroids: Float64Array;
+  k: number;
+  d: number;
+  geometry: Geometry;
+  inertia: number;
+  /** Lloyd iterations of the kept restart. */
+  iterations: number;
+  converged: boolean;
+  /** Index of the kept restart, and every restart's inertia. */
+  bestInit: number;
+  inertias: number[];
+  /** Points per cluster. */
+  counts: number[];
+}
+
+interface Problem {
+  x: FloatArray;
+  n: number;
+  d: number;
+  k: number;
+  geometry: Geometry;
+  c: number;
+  factors: number;
+  fd: number;
+  /** 1/(1 − c‖x_{i,f}‖²), N × factors (Poincaré only). */
+  xInv: Float64Array;
+  tol: number;
+  maxIter: number;
+  frechetTol: number;
+  frechetMaxIter: number;
+}
+
+/** Validates the input and options; throws HypersegError naming the first problem. */
+function setup(x: FloatArray, d: number, o: KMeansOptions): Problem {
+  const geometry = o.geometry ?? 'poincare';
+  if (geometry !== 'poincare' && geometry !== 'euclidean') {
+    throw new HypersegError('INVALID_ARGUMENT', `geometry must be 'poincare' or 'euclidean', got '${String(geometry)}'`);
+  }
+  if (!Number.isInteger(d) || d < 1) throw new HypersegError('INVALID_ARGUMENT', `dimension d must be a positive integer, got ${d}`);
+  if (x.length % d !== 0) throw new HypersegError('SHAPE_MISMATCH', `embeddings must hold N × ${d} values, got ${x.length}`);
+  const n = x.length / d;
+  if (n === 0) throw new HypersegError('INVALID_INPUT', 'no points to cluster (N = 0)');
+  const k = o.k;
+  if (!Number.isInteger(k) || k < 1) throw new HypersegError('INVALID_ARGUMENT', `k must be an integer ≥ 1, got ${k}`);
+  if (k > n) throw new HypersegError('INVALID_ARGUMENT', `k = ${k} exceeds the number of points N = ${n}`);
+  const c = o.c ?? 1;
+  checkCurvature(c);
+  const factors = o.factors ?? 1;
+  if (!Number.isInteger(factors) || factors < 1 || d % factors !== 0) {
+    throw new HypersegError('INVALID_ARGUMENT', `factors must be a positive integer dividing d = ${d}, got ${factors}`);
+  }
+  const positiveInt = (v: number, name: string): number => {
+    if (!Number.isInteger(v) || v < 1) throw new HypersegError('INVALID_ARGUMENT', `${name} must be an integer ≥ 1, got ${v}`);
+    return v;
+  };
+  const nonNegative = (v: number, name: string): number => {
+    if (!(v >= 0) || !Number.isFinite(v)) throw new HypersegError('INVALID_ARGUMENT', `${name} must be a finite number ≥ 0, got ${v}`);
+    return v;
+  };
+  positiveInt(o.nInit ?? 10, 'nInit');
+  const fd = d / factors;
+  const xInv = new Float64Array(geometry === 'poincare' ? n * factors : 0);
+  const r2max = 1 / c;
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < factors; f++) {
+      const o0 = i * d + f * fd;
+      let s = 0;
+      for (let t = 0; t < fd; t++) {
+        const v = x[o0 + t];
+        if (!Number.isFinite(v)) throw new HypersegError('NON_FINITE', `point ${i} has a non-finite coordinate (${v}) at column ${f * fd + t}`);
+        s += v * v;
+      }
+      if (geometry === 'poincare') {
+        if (!(s < r2max)) {
+          throw new HypersegError(
+            'OUT_OF_BALL',
+            `point ${i}${factors > 1 ? ` (factor ${f})` : ''} lies outside the Poincaré ball: ‖x‖ = ${Math.sqrt(s)} ≥ 1/√c = ${Math.sqrt(r2max)}`,
+            { suggestion: 'pass --geometry euclidean for Euclidean embeddings, or check the curvature' },
+          );
+        }
+        xInv[i * factors + f] = 1 / oneMinusCNormSq(s, c);
+      }
+    }
+  }
+  return {
+    x, n, d, k, geometry, c, factors, fd, xInv,
+    tol: nonNegative(o.tol ?? 1e-6, 'tol'),
+    maxIter: positiveInt(o.maxIter ?? 300, 'maxIter'),
+    frechetTol: nonNegative(o.frechetTol ?? 1e-9, 'frechetTol'),
+    frechetMaxIter: positiveInt(o.frechetMaxIter ?? 100, 'frechetMaxIter'),
+  };
+}
+
+/** 1/(1 − c‖μ_{j,f}‖²) for every centre factor (Poincaré). */
+function centreInv(p: Problem, cent: Float64Array, out: Float64Array): void {
+  for (let j = 0; j < p.k; j++) {
+    for (let f = 0; f < p.factors; f++) {
+      const o = j * p.d + f * p.fd;
+      let s = 0;
+      for (let t = 0; t < p.fd; t++) s += cent[o + t] ** 2;
+      out[j * p.factors + f] = 1 / oneMinusCNormSq(s, p.c);
+    }
+  }
+}
+
+/**
+ * Squared geometry distance between point i and row j of `cent` (with its cached inverse factors).
+ * Poincaré: Σ_f ((2/√c) asinh √u_f)²; Euclidean: ‖x − μ‖².
+ */
+function d2(p: Problem, i: number, cent: Float64Array, j: number, cInv: Float64Array): number {
+  const { x, d, fd, factors } = p;
+  const xo = i * d;
+  const co = j * d;
+  if (p.geometry === 'euclidean') {
+    let s = 0;
+    for (let t = 0; t < d; t++) {
+      const v = x[xo + t] - cent[co + t];
+      s += v * v;
+    }
+    return s;
+  }
+  const scale = 4 / p.c;
+  let total = 0;
+  for (let f = 0; f < factors; f++) {
+    let s = 0;
+    const off = f * fd;
+    for (let t = 0; t < fd; t++) {
+      const v = x[xo + off + t] - cent[co + off + t];
+      s += v * v;
+    }
+    const u = p.c * s * p.xInv[i * factors + f] * cInv[j * factors + f];
+    const dist = Math.asinh(Math.sqrt(u));
+    total += scale * dist * dist;
+  }
+  return total;
+}
+
+/** Assigns every point to its nearest centre; fills `labels` and `best` (squared distances); returns the inertia. */
+function assign(p: Problem, cent: Float64Array, cInv: Float64Array, labels: Int32Array, best: Float64Array): number {
+  const { x, n, d, k } = p;
+  let inertia = 0;
+  if (p.geometry === 'poincare' && p.factors === 1) {
+    const scale = 4 / p.c;
+    for (let i = 0; i < n; i++) {
+      const xo = i * d;
+      let bj = 0;
+      let bv = Infinity;
+      let bs = 0;
+      for (let j = 0; j < k; j++) {
+        const co = j * d;
+        let s = 0;
+        for (let t = 0; t < d; t++) {
+          const v = x[xo + t] - cent[co + t];
+          s += v * v;
+        }
+        const key = s * cInv[j];
+        if (key < bv) {
+          bv = key;
+          bj = j;
+          bs = s;
+        }
+      }
+      const dist = Math.asinh(Math.sqrt(p.c * bs * p.xInv[i] * cInv[bj]));
+      const dd = scale * dist * dist;
+      labels[i] = bj;
+      best[i] = dd;
+      inertia += dd;
+    }
+    return inertia;
+  }
+  for (let i = 0; i < n; i++) {
+    let bj = 0;
+    let bv = Infinity;
+    for (let j = 0; j < k; j++) {
+      const v = d2(p, i, cent, j, cInv);
+      if (v < bv) {
+        bv = v;
+        bj = j;
+      }
+    }
+    labels[i] = bj;
+    best[i] = bv;
+    inertia += bv;
+  }
+  return inertia;
+}
+
+/** Greedy k-means++ seeding into `cent` (k × d). */
+function seedPlusPlus(p: Problem, rng: Rng, cent: Float64Array, cInv: Float64Array): void {
+  const { x, n, d, k } = p;
+  const closest = new Float64Array(n);
+  const cand = new Float64Array(n);
+  const trials = 2 + Math.floor(Math.log(k));
+  const setCentre = (j: number, i: number): void => {
+    for (let t = 0; t < d; t++) cent[j * d + t] = x[i * d + t];
+    if (p.geometry === 'poincare') for (let f = 0; f < p.factors; f++) cInv[j * p.factors + f] = p.xInv[i * p.factors + f];
+  };
+  setCentre(0, rng.int(n));
+  let pot = 0;
+  for (let i = 0; i < n; i++) {
+    closest[i] = d2(p, i, cent, 0, cInv);
+    pot += closest[i];
+  }
+  for (let j = 1; j < k; j++) {
+    let bestPot = Infinity;
+    let bestIdx = -1;
+    for (let trial = 0; trial < trials; trial++) {
+      let idx: number;
+      if (pot > 0) {
+        const r = rng.float() * pot;
+        let acc = 0;
+        idx = n - 1;
+        for (let i = 0; i < n; i++) {
+          acc += closest[i];
+          if (acc > r) {
+            idx = i;
+            break;
+          }
+        }
+      } else {
+        idx = rng.int(n); // all points coincide with chosen centres
+      }
+      setCentre(j, idx);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.min(closest[i], d2(p, i, cent, j, cInv));
+      if (s < bestPot) {
+        bestPot = s;
+        bestIdx = idx;
+      }
+    }
+    setCentre(j, bestIdx);
+    pot = 0;
+    for (let i = 0; i < n; i++) {
+      const v = d2(p, i, cent, j, cInv);
+      cand[i] = v < closest[i] ? v : closest[i];
+      pot += cand[i];
+    }
+    closest.set(cand);
+  }
+}
+
+/** Centre update: Fréchet means (warm-started at the current centres) or arithmetic means. */
+function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int32Array, factorBuf: Float64Array): void {
+  const { x, n, d, k, fd } = p;
+  if (p.geometry === 'euclidean') {
+    cent.fill(0);
+    for (let i = 0; i < n; i++) {
+      const co = labels[i] * d;
+      for (let t = 0; t < d; t++) cent[co + t] += x[i * d + t];
+    }
+    for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) cent[j * d + t] /= counts[j];
+    return;
+  }
+  for (let f = 0; f < p.factors; f++) {
+    for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
+    frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, p.frechetTol, p.frechetMaxIter);
+    for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
+  }
+}
+
+/** Moves the centre of every empty cluster onto the point farthest from its own centre. */
+function fixEmpty(p: Problem, labels: Int32Array, best: Float64Array, counts: Int32Array, cent: Float64Array, cInv: Float64Array): void {
+  for (let j = 0; j < p.k; j++) {
+    if (counts[j] > 0) continue;
+    let far = -1;
+    let fv = -1;
+    for (let i = 0; i < p.n; i++) {
+      if (counts[labels[i]] > 1 && best[i] > fv) {
+        fv = best[i];
+        far = i;
+      }
+    }
+    if (far < 0) continue; // every cluster has one point: nothing to move
+    counts[labels[far]]--;
+    labels[far] = j;
+    counts[j] = 1;
+    best[far] = 0;
+    for (let t = 0; t < p.d; t++) cent[j * p.d + t] = p.x[far * p.d + t];
+    if (p.geometry === 'poincare') for (let f = 0; f < p.factors; f++) cInv[j * p.factors + f] = p.xInv[far * p.factors + f];
+  }
+}
+
+/** Largest move of a centre between `a` and `b`, in the geometry's distance. */
+function maxShift(p: Problem, a: Float64Array, b: Float64Array, aInv: Float64Array, bInv: Float64Array): number {
+  let m = 0;
+  for (let j = 0; j < p.k; j++) {
+    let total = 0;
+    for (let f = 0; f < p.factors; f++) {
+      let s = 0;
+      const o = j * p.d + f * p.fd;
+      for (let t = 0; t < p.fd; t++) s += (a[o + t] - b[o + t]) ** 2;
+      if (p.geometry === 'euclidean') total += s;
+      else {
+        const dist = (2 / Math.sqrt(p.c)) * Math.asinh(Math.sqrt(p.c * s * aInv[j * p.factors + f] * bInv[j * p.factors + f]));
+        total += dist * dist;
+      }
+    }
+    m = Math.max(m, Math.sqrt(total));
+  }
+  return m;
+}
+
+interface RunResult {
+  labels: Int32Array;
+  cent: Float64Array;
+  inertia: number;
+  iterations: number;
+  converged: boolean;
+  counts: Int32Array;
+}
+
+/** One Lloyd run from the given initial centres (exported for the benchmark and tests). */
+export function lloyd(p: Problem, cent: Float64Array): RunResult {
+  const { n, k, d, factors } = p;
+  const labels = new Int32Array(n);
+  const best = new Float64Array(n);
+  const counts = new Int32Array(k);
+  const cInv = new Float64Array(k * factors);
+  const prevInv = new Float64Array(k * factors);
+  const prev = new Float64Array(k * d);
+  const factorBuf = new Float64Array(k * p.fd);
+  let converged = false;
+  let it = 0;
+  centreInv(p, cent, cInv);
+  let inertia = assign(p, cent, cInv, labels, best);
+  while (it < p.maxIter) {
+    it++;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[labels[i]]++;
+    fixEmpty(p, labels, best, counts, cent, cInv);
+    prev.set(cent);
+    prevInv.set(cInv);
+    update(p, labels, cent, counts, factorBuf);
+    centreInv(p, cent, cInv);
+    const shift = maxShift(p, prev, cent, prevInv, cInv);
+    inertia = assign(p, cent, cInv, labels, best);
+    if (shift <= p.tol) {
+      converged = true;
+      break;
+    }
+  }
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[labels[i]]++;
+  return { labels, cent, inertia, iterations: it, converged, counts };
+}
+
+/** Validated problem for `lloyd` and `seedCentres` (used by the benchmark to time single iterations). */
+export function prepareKMeans(x: FloatArray, d: number, options: KMeansOptions): Problem {
+  return setup(x, d, options);
+}
+
+/** k-means++ centres for restart `run` of `seed` (what `kmeans` starts restart `run` from). */
+export function seedCentres(p: Problem, seed: number, run: number): Float64Array {
+  const cent = new Float64Array(p.k * p.d);
+  seedPlusPlus(p, new Rng(seed, run), cent, new Float64Array(p.k * p.factors));
+  return cent;
+}
+
+/**
+ * k-means with `nInit` seeded k-means++ restarts; returns the restart with the lowest inertia.
+ * Deterministic for a given seed. Throws HypersegError on bad input (N = 0, k < 1, k > N, non-finite
+ * values, points outside the ball for the Poincaré geometry, bad options).
+ */
+export function kmeans(x: FloatArray, d: number, options: KMeansOptions): KMeansResult {
+  const p = setup(x, d, options);
+  const seed = options.seed ?? 0;
+  const nInit = options.nInit ?? 10;
+  let best: RunResult | null = null;
+  let bestInit = 0;
+  const inertias: number[] = [];
+  for (let r = 0; r < nInit; r++) {
+    const res = lloyd(p, seedCentres(p, seed, r));
+    inertias.push(res.inertia);
+    if (best === null || res.inertia < best.inertia) {
+      best = res;
+      bestInit = r;
+    }
+  }
+  const b = best as RunResult;
+  return {
+    labels: b.labels,
+    centroids: b.cent,
+    k: p.k,
+    d,
+    geometry: p.geometry,
+    inertia: b.inertia,
+    iterations: b.iterations,
+    converged: b.converged,
+    bestInit,
+    inertias,
+    counts: Array.from(b.counts),
+  };
+}
+
+/** Inertia of given labels and centres under a geometry (an independent check for callers and tests). */
+export function inertiaOf(x: FloatArray, d: number, labels: Int32Array, centroids: Float64Array, options: KMeansOptions): number {
+  const p = setup(x, d, { ...options, k: centroids.length / d });
+  const cInv = new Float64Array(p.k * p.factors);
+  if (p.geometry === 'poincare') centreInv(p, centroids, cInv);
+  let s = 0;
+  for (let i = 0; i < p.n; i++) s += d2(p, i, centroids, labels[i], cInv);
+  return s;
+}
+
+export type { Problem as KMeansProblem };

@@ -1,0 +1,41 @@
+/**
+ * Typed errors for the whole library. Library code throws `HypersegError` with a stable `code`,
+ * a message that says what was expected and what was received, an optional suggestion and a
+ * cause; it never exits the process. The CLI (src/cli/run.ts) is the one place that prints them
+ * and picks the exit code.
+ */
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_INPUT'
+  | 'NON_FINITE'
+  | 'OUT_OF_BALL'
+  | 'SHAPE_MISMATCH'
+  | 'FILE_NOT_FOUND'
+  | 'FILE_FORMAT'
+  | 'FILE_TRUNCATED'
+  | 'UNSUPPORTED'
+  | 'TOO_LARGE'
+  | 'IO';
+
+export class HypersegError extends Error {
+  readonly code: ErrorCode;
+  readonly suggestion?: string;
+
+  constructor(code: ErrorCode, message: string, options: { suggestion?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HypersegError';
+    this.code = code;
+    this.suggestion = options.suggestion;
+  }
+}
+
+/** Throws INVALID_ARGUMENT with `message` unless `condition` holds. */
+export function check(condition: unknown, message: string, suggestion?: string): asserts condition {
+  if (!condition) throw new HypersegError('INVALID_ARGUMENT', message, { suggestion });
+}
+
+/** Formats a shape for messages: [64, 64]. */
+export function fmtShape(shape: ArrayLike<number>): string {
+  return `[${Array.from(shape).join(', ')}]`;
+}

@@ -1,0 +1,180 @@
+/**
+ * Weighted Fréchet mean on the Poincaré ball of curvature −c:
+ *   μ = argmin_y Σ_l w_l d(x_l, y)².
+ *
+ * Fixed-point iteration of Lou, Katsman, Jiang, Belongie, Lim, De Sa, "Differentiating through the
+ * Fréchet Mean", ICML 2020 (Algorithm 1, Poincaré model), written for curvature −c by working in the
+ * rescaled coordinates X = √c·x of the unit ball:
+ *   u_l   = c‖x_l − y‖² / ((1 − c‖x_l‖²)(1 − c‖y‖²))
+ *   α_l   = w_l · g(u_l) / (1 − c‖x_l‖²),        g(u) = 2 arcosh(1 + 2u) / √(u² + u)
+ *   a = Σ α_l,  b = Σ α_l x_l,  C = c Σ α_l ‖x_l‖²
+ *   y⁺    = 2b / ((a + C) + √((a + C)² − 4c‖b‖²))
+ * The last line is Lou et al.'s ((a+C) − √(…))/(2c‖b‖²)·b multiplied through by its conjugate, so it
+ * has no 0/0 when the mean is at the origin (b = 0).
+ * g is evaluated as 4·asinh(√u)/(√u·√(1 + u)), whose limit at u → 0 is 4: a point that coincides with
+ * the current estimate gets weight 4·w_l/(1 − c‖x_l‖²), not an exploding clamp (the flaw of the
+ * published clustering code this replaces).
+ *
+ * The kernel computes the means of all k groups of a labelled set in one pass per iteration, over
+ * one ball factor of a product manifold (row stride and factor offset), allocating only O(k·d).
+ */
+
+import { HypersegError } from '../errors.js';
+import { checkCurvature, distAt, type FloatArray, type Vec } from './poincare.js';
+import { MIN_DENOM, asinhOverX, maxNorm, oneMinusCNormSq } from './stability.js';
+
+/** Fréchet weight g(u) = 2 arcosh(1 + 2u)/√(u² + u), with g(0) = 4 (its limit). */
+export function frechetWeight(u: number): number {
+  return (4 * asinhOverX(Math.sqrt(u))) / Math.sqrt(1 + u);
+}
+
+export interface FrechetOptions {
+  /** Curvature magnitude c > 0 (default 1). */
+  c?: number;
+  /** Non-negative weights, one per point (default: all 1). */
+  weights?: Vec;
+  /** Stop when every mean moves less than `tol` (Poincaré distance) in one iteration (default 1e-12). */
+  tol?: number;
+  /** Iteration cap (default 1000). */
+  maxIter?: number;
+  /** Starting point (default: the first point, as in Lou et al.). */
+  init?: Vec;
+}
+
+export interface FrechetResult {
+  mean: Float64Array;
+  iterations: number;
+  converged: boolean;
+}
+
+/** Layout of the points handed to `frechetMeansByLabel`. */
+export interface FactorView {
+  /** Flat point array; point i's factor starts at i·stride + offset. */
+  x: FloatArray;
+  /** Values per point row (the full product-manifold dimension). */
+  stride: number;
+  /** Offset of this factor inside a row. */
+  offset: number;
+  /** Dimension of this ball factor. */
+  dim: number;
+}
+
+/**
+ * Means of every labelled group at once, iterated until all move less than `tol`.
+ * `means` (k × dim, row j = group j) holds the starting points on entry and the means on exit; a
+ * group with no points (or zero total weight) keeps its starting point. Returns the iterations run
+ * and whether the tolerance was met.
+ */
+export function frechetMeansByLabel(
+  view: FactorView,
+  labels: Int32Array,
+  k: number,
+  means: Float64Array,
+  c: number,
+  tol: number,
+  maxIter: number,
+  weights?: Vec,
+): { iterations: number; converged: boolean } {
+  const { x, stride, offset, dim } = view;
+  const n = labels.length;
+  const aS = new Float64Array(k);
+  const cS = new Float64Array(k);
+  const bS = new Float64Array(k * dim);
+  const yInv = new Float64Array(k); // 1/(1 − c‖y_j‖²)
+  const prev = new Float64Array(k * dim);
+  const rmax = maxNorm(c, 'float64');
+  for (let it = 1; it <= maxIter; it++) {
+    aS.fill(0);
+    cS.fill(0);
+    bS.fill(0);
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += means[j * dim + t] ** 2;
+      yInv[j] = 1 / oneMinusCNormSq(s, c);
+    }
+    for (let i = 0; i < n; i++) {
+      const j = labels[i];
+      const w = weights === undefined ? 1 : weights[i];
+      if (w === 0) continue;
+      const xo = i * stride + offset;
+      const yo = j * dim;
+      let x2 = 0;
+      let diff2 = 0;
+      for (let t = 0; t < dim; t++) {
+        const xv = x[xo + t];
+        const dv = xv - means[yo + t];
+        x2 += xv * xv;
+        diff2 += dv * dv;
+      }
+      const xInv = 1 / oneMinusCNormSq(x2, c);
+      const u = c * diff2 * xInv * yInv[j];
+      const alpha = w * frechetWeight(u) * xInv;
+      aS[j] += alpha;
+      cS[j] += alpha * x2;
+      for (let t = 0; t < dim; t++) bS[yo + t] += alpha * x[xo + t];
+    }
+    prev.set(means);
+    let moved = 0;
+    for (let j = 0; j < k; j++) {
+      if (!(aS[j] > 0)) continue;
+      const yo = j * dim;
+      let b2 = 0;
+      for (let t = 0; t < dim; t++) b2 += bS[yo + t] ** 2;
+      const ac = aS[j] + c * cS[j];
+      const disc = Math.max(ac * ac - 4 * c * b2, 0);
+      const f = 2 / Math.max(ac + Math.sqrt(disc), MIN_DENOM);
+      let y2 = 0;
+      for (let t = 0; t < dim; t++) {
+        const v = f * bS[yo + t];
+        means[yo + t] = v;
+        y2 += v * v;
+      }
+      if (y2 > rmax * rmax) {
+        const s = rmax / Math.sqrt(y2);
+        for (let t = 0; t < dim; t++) means[yo + t] *= s;
+      }
+      const m = distAt(means, yo, prev, yo, dim, c);
+      if (m > moved) moved = m;
+    }
+    if (moved < tol) return { iterations: it, converged: true };
+  }
+  return { iterations: maxIter, converged: false };
+}
+
+/**
+ * Weighted Fréchet mean of the N points of an N × d array (see the module header).
+ * Throws on N = 0, on negative or all-zero weights, and on non-finite input.
+ */
+export function frechetMean(x: FloatArray, d: number, options: FrechetOptions = {}): FrechetResult {
+  const c = options.c ?? 1;
+  checkCurvature(c);
+  if (!Number.isInteger(d) || d < 1) throw new HypersegError('INVALID_ARGUMENT', `dimension d must be a positive integer, got ${d}`);
+  if (x.length === 0 || x.length % d !== 0) {
+    throw new HypersegError('SHAPE_MISMATCH', `points must be a non-empty N × ${d} array, got ${x.length} values`);
+  }
+  const n = x.length / d;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new HypersegError('NON_FINITE', `point ${Math.floor(i / d)} has a non-finite coordinate (${x[i]})`);
+  }
+  const w = options.weights;
+  if (w !== undefined) {
+    if (w.length !== n) throw new HypersegError('SHAPE_MISMATCH', `expected ${n} weights, got ${w.length}`);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (!(w[i] >= 0) || !Number.isFinite(w[i])) throw new HypersegError('INVALID_ARGUMENT', `weights must be finite and ≥ 0, got ${w[i]} at ${i}`);
+      total += w[i];
+    }
+    if (!(total > 0)) throw new HypersegError('INVALID_ARGUMENT', 'weights must not all be zero');
+  }
+  const mean = new Float64Array(d);
+  if (options.init !== undefined) {
+    if (options.init.length !== d) throw new HypersegError('SHAPE_MISMATCH', `init must have ${d} values, got ${options.init.length}`);
+    mean.set(Array.from(options.init));
+  } else {
+    for (let t = 0; t < d; t++) mean[t] = x[t];
+  }
+  const r = frechetMeansByLabel(
+    { x, stride: d, offset: 0, dim: d }, new Int32Array(n), 1, mean, c, options.tol ?? 1e-12, options.maxIter ?? 1000, w,
+  );
+  return { mean, iterations: r.iterations, converged: r.converged };
+}
