@@ -22,7 +22,8 @@ export class Rng {
   private b: number;
   private c: number;
   private d: number;
-  private spare: number | null = null;
+  private spare = 0;
+  private hasSpare = false;
 
   /** `seed`: any safe integer; `stream`: an index selecting an independent sequence for that seed. */
   constructor(seed: number, stream = 0) {
@@ -70,10 +71,9 @@ export class Rng {
 
   /** Standard normal (Marsaglia polar method). */
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
-      return s;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     let u: number;
     let v: number;
@@ -85,6 +85,7 @@ export class Rng {
     } while (s >= 1 || s === 0);
     const f = Math.sqrt((-2 * Math.log(s)) / s);
     this.spare = v * f;
+    this.hasSpare = true;
     return u * f;
   }
 }

@@ -6,6 +6,8 @@ import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCluster } from './cluster.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerInfo } from './info.js';
+import { registerSynth } from './synth.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
       process.exit(2);
     });
+  registerSynth(program);
+  registerInfo(program);
   registerCluster(program);
   registerEvaluate(program);
   registerBench(program);

@@ -12,7 +12,8 @@
  * (2-D is read as nz = 1; a 4th dimension > 1 is UNSUPPORTED); big-endian files are byte-swapped;
  * scl_slope/scl_inter are kept and applied by `scaledData` (slope 0 or non-finite = no scaling, as
  * the standard says); NaN/Inf voxels are rejected with NON_FINITE unless `nonFinite: 'zero'` asks
- * to replace them by 0 (the count is then reported in `sanitised`).
+ * to replace them by 0 (the count is then reported in `sanitised`) or `'keep'` leaves them (for
+ * `hyperseg info`, which reports them).
  *
  * Writing: header + data to a temporary file in the target folder, then rename, so a reader never
  * sees a partial file. Affine as sform (code 1, scanner) and qform (code 1) from the same matrix.
@@ -61,7 +62,8 @@ export interface NiftiVolume {
 
 export interface ReadOptions {
   maxVoxels?: number;
-  nonFinite?: 'error' | 'zero';
+  /** NaN/Inf voxels: 'error' (default), 'zero' (replace by 0, counted in `sanitised`), 'keep' (for inspection). */
+  nonFinite?: 'error' | 'zero' | 'keep';
 }
 
 function fail(path: string, code: 'FILE_FORMAT' | 'FILE_TRUNCATED' | 'UNSUPPORTED' | 'TOO_LARGE' | 'NON_FINITE', msg: string, suggestion?: string): never {
@@ -158,7 +160,7 @@ export async function readNifti(path: string, options: ReadOptions = {}): Promis
   const { header, data } = await streamNifti(path, options, true);
   const arr = view(data as ArrayBuffer, header.datatype);
   let sanitised = 0;
-  if (arr instanceof Float32Array || arr instanceof Float64Array) {
+  if ((arr instanceof Float32Array || arr instanceof Float64Array) && options.nonFinite !== 'keep') {
     let first = -1;
     for (let i = 0; i < arr.length; i++) {
       if (!Number.isFinite(arr[i])) {

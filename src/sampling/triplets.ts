@@ -1,0 +1,204 @@
+/**
+ * Multi-scale triplet sampler for the hierarchical triplet loss (Hsu et al. 2021, Sec. 3.3).
+ *
+ * For each triplet, from one volume chosen uniformly:
+ *  - anchor: centre uniform in the volume, cube side r ~ U(rMin, rMax) (or log-uniform), the box
+ *    [c − r/2, c + r/2) clipped at the volume border (so a border anchor is a smaller, possibly
+ *    non-cubic box; it is still resampled to m³);
+ *  - positive: a cube inside the anchor box, side r_c ~ U(lMin, min(lMax, r_in − rGap)), r_in the
+ *    anchor's smallest clipped side, position uniform inside the anchor;
+ *  - negative: a cube of the positive's side, position uniform in the volume, not overlapping the
+ *    anchor box (rejection sampling; a fresh anchor is drawn if none fits).
+ * Each box is resampled to m³ with the convention of resample.ts. Reference numbers for 50³
+ * volumes (DESIGN §2): r ∈ [5, 35), child ∈ [3, min(15, r − 1)), m = 10.
+ *
+ * Batches are written into one preallocated buffer holding three Float32Array views laid out
+ * [B, 1, m, m, m] (anchor, positive, negative); the iterator reuses `inFlight` buffers in turn, so
+ * no more than that many batches exist at once. Every draw comes from the sampler's seeded Rng.
+ */
+
+import { HypersegError } from '../errors.js';
+import { Rng } from '../random.js';
+import { type Box, type Grid, boxScratch, resampleBox } from './resample.js';
+
+export interface TripletConfig {
+  /** Model input side (samples per axis), default 10. */
+  m?: number;
+  /** Anchor side range [rMin, rMax) in voxels, defaults 5 and 35. */
+  rMin?: number;
+  rMax?: number;
+  /** Anchor side distribution: 'uniform' (default; small inputs) or 'log' (log-uniform; large inputs such as BraTS). */
+  scale?: 'uniform' | 'log';
+  /** Child side range: [lMin, min(lMax, r − rGap)), defaults 3, 15, 1. */
+  lMin?: number;
+  lMax?: number;
+  rGap?: number;
+  /** Skip anchors whose resampled values are all ≤ this (pure background); null (default) keeps all. */
+  skipBelow?: number | null;
+  /** Attempts before giving up on a volume that cannot host a valid triplet (default 1000). */
+  maxAttempts?: number;
+}
+
+export type ResolvedTripletConfig = Required<TripletConfig>;
+
+export function resolveTripletConfig(c: TripletConfig = {}): ResolvedTripletConfig {
+  const r: ResolvedTripletConfig = {
+    m: c.m ?? 10, rMin: c.rMin ?? 5, rMax: c.rMax ?? 35, scale: c.scale ?? 'uniform',
+    lMin: c.lMin ?? 3, lMax: c.lMax ?? 15, rGap: c.rGap ?? 1, skipBelow: c.skipBelow ?? null, maxAttempts: c.maxAttempts ?? 1000,
+  };
+  const bad = (msg: string): never => {
+    throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: ${msg}`);
+  };
+  if (!Number.isInteger(r.m) || r.m < 1) bad(`m must be an integer ≥ 1, got ${r.m}`);
+  if (!(r.rMin > 0 && r.rMax > r.rMin)) bad(`need 0 < rMin < rMax, got rMin = ${r.rMin}, rMax = ${r.rMax}`);
+  if (!(r.lMin > 0 && r.lMax > r.lMin)) bad(`need 0 < lMin < lMax, got lMin = ${r.lMin}, lMax = ${r.lMax}`);
+  if (!(r.rGap >= 0)) bad(`rGap must be ≥ 0, got ${r.rGap}`);
+  if (r.rMax - r.rGap <= r.lMin) bad(`rMax − rGap (${r.rMax - r.rGap}) must exceed lMin (${r.lMin}), or no positive fits`);
+  if (r.scale !== 'uniform' && r.scale !== 'log') bad(`scale must be 'uniform' or 'log', got '${String(r.scale)}'`);
+  return r;
+}
+
+/** One batch: three [B, 1, m, m, m] views over one buffer, and the boxes they were cut from. */
+export interface TripletBatch {
+  size: number;
+  m: number;
+  anchor: Float32Array;
+  positive: Float32Array;
+  negative: Float32Array;
+  /** All three views, contiguous: [3, B, 1, m, m, m]. */
+  all: Float32Array;
+  /** Per triplet: volume index. */
+  volume: Int32Array;
+  /** Per triplet and role (anchor, positive, negative): start xyz then size xyz, [B, 3, 6]. */
+  boxes: Float64Array;
+}
+
+export function allocateTripletBatch(size: number, m: number): TripletBatch {
+  if (!Number.isInteger(size) || size < 1) throw new HypersegError('INVALID_ARGUMENT', `batch size must be an integer ≥ 1, got ${size}`);
+  const per = size * m * m * m;
+  const all = new Float32Array(3 * per);
+  return {
+    size, m, all,
+    anchor: all.subarray(0, per), positive: all.subarray(per, 2 * per), negative: all.subarray(2 * per, 3 * per),
+    volume: new Int32Array(size), boxes: new Float64Array(size * 18),
+  };
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  for (let t = 0; t < 3; t++) {
+    if (a.start[t] + a.size[t] <= b.start[t] || b.start[t] + b.size[t] <= a.start[t]) return false;
+  }
+  return true;
+}
+
+export class TripletSampler {
+  readonly config: ResolvedTripletConfig;
+  private readonly volumes: Grid[];
+  private readonly rng: Rng;
+  private readonly scratch;
+  private readonly probe: Float32Array;
+  private readonly anchorBox: Box = { start: [0, 0, 0], size: [0, 0, 0] };
+  private readonly posBox: Box = { start: [0, 0, 0], size: [0, 0, 0] };
+  private readonly negBox: Box = { start: [0, 0, 0], size: [0, 0, 0] };
+  private readonly roles: readonly Box[] = [this.anchorBox, this.posBox, this.negBox];
+
+  constructor(volumes: Grid[], config: TripletConfig, rng: Rng) {
+    this.config = resolveTripletConfig(config);
+    if (volumes.length === 0) throw new HypersegError('INVALID_INPUT', 'triplet sampler: no volumes to sample from');
+    volumes.forEach((v, i) => {
+      const [nx, ny, nz] = v.shape;
+      if (v.data.length !== nx * ny * nz) throw new HypersegError('SHAPE_MISMATCH', `volume ${i}: data holds ${v.data.length} values, shape ${nx}×${ny}×${nz} needs ${nx * ny * nz}`);
+      if (Math.min(nx, ny, nz) <= this.config.lMin) {
+        throw new HypersegError('INVALID_INPUT', `volume ${i} (${nx}×${ny}×${nz}) is too small for children of side ≥ ${this.config.lMin}`);
+      }
+    });
+    this.volumes = volumes;
+    this.rng = rng;
+    this.scratch = boxScratch(this.config.m);
+    this.probe = new Float32Array(this.config.m ** 3);
+  }
+
+  /** Draws the three boxes of one triplet in volume `vi`; false if no valid triplet was found. */
+  private drawBoxes(vi: number): boolean {
+    const { rMin, rMax, scale, lMin, lMax, rGap, skipBelow, maxAttempts, m } = this.config;
+    const grid = this.volumes[vi];
+    const n = grid.shape;
+    const rng = this.rng;
+    const A = this.anchorBox;
+    const P = this.posBox;
+    const N = this.negBox;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const r = scale === 'log' ? Math.exp(rng.uniform(Math.log(rMin), Math.log(rMax))) : rng.uniform(rMin, rMax);
+      let rIn = Infinity;
+      for (let t = 0; t < 3; t++) {
+        const c = rng.uniform(0, n[t]);
+        const lo = Math.max(0, c - r / 2);
+        const hi = Math.min(n[t], c + r / 2);
+        A.start[t] = lo;
+        A.size[t] = hi - lo;
+        rIn = Math.min(rIn, hi - lo);
+      }
+      const childMax = Math.min(lMax, rIn - rGap);
+      if (childMax <= lMin) continue;
+      if (skipBelow !== null) {
+        resampleBox(grid, A, m, this.probe, 0, this.scratch);
+        let any = false;
+        for (let i = 0; i < this.probe.length && !any; i++) any = this.probe[i] > skipBelow;
+        if (!any) continue;
+      }
+      const rc = rng.uniform(lMin, childMax);
+      for (let t = 0; t < 3; t++) {
+        P.size[t] = rc;
+        P.start[t] = A.start[t] + rng.uniform(0, A.size[t] - rc);
+        N.size[t] = rc;
+      }
+      for (let tries = 0; tries < 64; tries++) {
+        for (let t = 0; t < 3; t++) N.start[t] = rng.uniform(0, n[t] - rc);
+        if (!overlaps(A, N)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Fills `batch` with fresh triplets. */
+  fill(batch: TripletBatch): void {
+    const { m } = this.config;
+    if (batch.m !== m) throw new HypersegError('SHAPE_MISMATCH', `batch was allocated for m = ${batch.m}, the sampler uses m = ${m}`);
+    const per = m * m * m;
+    for (let b = 0; b < batch.size; b++) {
+      const vi = this.volumes.length === 1 ? 0 : this.rng.int(this.volumes.length);
+      if (!this.drawBoxes(vi)) {
+        const [nx, ny, nz] = this.volumes[vi].shape;
+        throw new HypersegError('INVALID_INPUT', `volume ${vi} (${nx}×${ny}×${nz}): no valid triplet in ${this.config.maxAttempts} attempts`, {
+          suggestion: 'the volume may be too small for the anchor/child sizes, or all background for skipBelow',
+        });
+      }
+      const grid = this.volumes[vi];
+      resampleBox(grid, this.anchorBox, m, batch.anchor, b * per, this.scratch);
+      resampleBox(grid, this.posBox, m, batch.positive, b * per, this.scratch);
+      resampleBox(grid, this.negBox, m, batch.negative, b * per, this.scratch);
+      batch.volume[b] = vi;
+      const o = b * 18;
+      for (let role = 0; role < 3; role++) {
+        const box = this.roles[role];
+        for (let t = 0; t < 3; t++) {
+          batch.boxes[o + role * 6 + t] = box.start[t];
+          batch.boxes[o + role * 6 + 3 + t] = box.size[t];
+        }
+      }
+    }
+  }
+
+  /**
+   * Yields `count` batches of `size` triplets, reusing `inFlight` preallocated batches in turn
+   * (default 1: the consumer must be done with a batch before asking for the next).
+   */
+  *batches(count: number, size: number, inFlight = 1): Generator<TripletBatch> {
+    const ring = Array.from({ length: inFlight }, () => allocateTripletBatch(size, this.config.m));
+    for (let i = 0; i < count; i++) {
+      const batch = ring[i % inFlight];
+      this.fill(batch);
+      yield batch;
+    }
+  }
+}
