@@ -8,3 +8,8 @@ export * from './data/nifti.js';
 export * from './data/npy.js';
 export * from './data/embeddings.js';
 export { writeFileAtomic } from './data/atomic.js';
+export * from './sampling/index.js';
+export * from './data/synth.js';
+export * from './data/dataset.js';
+export * from './data/brats.js';
+export type { Shape3, Spacing3 } from './types.js';

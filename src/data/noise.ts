@@ -7,8 +7,8 @@
  */
 
 import type { Rng } from '../random.js';
+import type { Shape3 } from '../types.js';
 
-export type Shape3 = readonly [number, number, number];
 
 /** Box blur of `radius` along one axis (edge values repeated), in place via `tmp`. */
 function boxAxis(a: Float32Array, shape: Shape3, axis: 0 | 1 | 2, radius: number, tmp: Float64Array): void {

@@ -163,7 +163,7 @@ export function synthVolume(index: number, seed: number, size = 50, irregular = 
   const dir = [rng.normal(), rng.normal(), rng.normal()];
   const dn = Math.hypot(...dir);
   const stripeK = (2 * Math.PI) / (3 * s);
-  const amp = 0.1; // boundary perturbation, in units of normalised radius
+  const amp = 0.12; // boundary perturbation, in units of normalised radius
   const membraneWidth = (2.2 * s) / cellMean;
   // Culling radius: the perturbation moves a boundary by at most ~amp·max|pert| in normalised radius.
   const reach = 1 + (pert ? amp * 6 : 0);

@@ -10,9 +10,8 @@
  */
 
 import { HypersegError } from '../errors.js';
+import type { Shape3, Spacing3 } from '../types.js';
 
-export type Shape3 = readonly [number, number, number];
-export type Spacing3 = readonly [number, number, number];
 
 /**
  * Squared distance (physical units²) from every voxel to the nearest voxel where `feature` is

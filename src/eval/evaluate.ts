@@ -5,7 +5,7 @@
  */
 
 import { HypersegError } from '../errors.js';
-import type { Shape3, Spacing3 } from './edt.js';
+import type { Shape3, Spacing3 } from '../types.js';
 import { matchClusters, relabel } from './hungarian.js';
 import { labelsIn, overlapScores, type LabelArray, type OverlapReport } from './overlap.js';
 import { surfaceDistances, type SurfaceDistances } from './surface.js';

@@ -19,7 +19,8 @@
  */
 
 import { HypersegError } from '../errors.js';
-import { type Shape3, type Spacing3, squaredEdt } from './edt.js';
+import type { Shape3, Spacing3 } from '../types.js';
+import { squaredEdt } from './edt.js';
 
 export type SurfaceStatus = 'ok' | 'both-empty' | 'empty-prediction' | 'empty-truth';
 

@@ -4,11 +4,15 @@
  * to m³ with the convention of resample.ts. Border voxels: the box extends past the volume and the
  * clamped samples repeat the border voxels (edge padding), exactly as the dense path does.
  *
+ * When the voxel windows lie on the grid of the whole volume resampled with step p/m (p = 5, m = 10
+ * among others: see resample.ts), sample positions are computed in that grid's form, so a patch is
+ * bit for bit the matching window of the dense path's input.
+ *
  * Batches are written into one reused Float32Array laid out [B, 1, m, m, m].
  */
 
 import { HypersegError } from '../errors.js';
-import { type Grid, boxScratch, resampleBox, voxelBox } from './resample.js';
+import { type Grid, boxScratch, fillAxis, fillAxisOnGrid, gridWindowOrigin, sampleTables } from './resample.js';
 
 export interface PatchBatch {
   /** [count, 1, m, m, m] valid values at the front of a [B, 1, m, m, m] buffer. */
@@ -31,6 +35,12 @@ export function* voxelPatchBatches(grid: Grid, p: number, m: number, batchSize: 
   const per = m * m * m;
   const batch: PatchBatch = { patches: new Float32Array(batchSize * per), count: 0, voxels: new Int32Array(batchSize) };
   const scratch = boxScratch(m);
+  const step = p / m;
+  const axis = (t: typeof scratch.x, v: number, n: number): void => {
+    const j0 = gridWindowOrigin(v, p, m);
+    if (j0 !== null) fillAxisOnGrid(t, j0, step, m, n);
+    else fillAxis(t, v + 0.5 - p / 2, step, m, n);
+  };
   for (let first = 0; first < total; first += batchSize) {
     batch.count = Math.min(batchSize, total - first);
     for (let b = 0; b < batch.count; b++) {
@@ -40,7 +50,10 @@ export function* voxelPatchBatches(grid: Grid, p: number, m: number, batchSize: 
       const z = Math.floor(idx / (nx * ny));
       if (z >= nz || idx < 0) throw new HypersegError('INVALID_ARGUMENT', `voxel index ${idx} is outside the ${nx}×${ny}×${nz} volume`);
       batch.voxels[b] = idx;
-      resampleBox(grid, voxelBox(x, y, z, p), m, batch.patches, b * per, scratch);
+      axis(scratch.x, x, nx);
+      axis(scratch.y, y, ny);
+      axis(scratch.z, z, nz);
+      sampleTables(grid, scratch.x, scratch.y, scratch.z, m, m, m, batch.patches, b * per);
     }
     yield batch;
   }

@@ -179,3 +179,15 @@ describe('hyperseg --help and --version', () => {
     expect(hyperseg('nonsense').code).toBe(2);
   });
 });
+
+describe('hyperseg bench sampler (short run, to prove the command works)', () => {
+  it('reports ours and the baseline on the same boxes', () => {
+    const r = hyperseg('bench', 'sampler', '--seconds', '1', '--batch', '16', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.m).toBe(10);
+    expect(j.ours.tripletsPerSecond).toBeGreaterThan(0);
+    expect(j.naive.tripletsPerSecond).toBeGreaterThan(0);
+    expect(j.speedup).toBeCloseTo(j.ours.tripletsPerSecond / j.naive.tripletsPerSecond, 6);
+  });
+});

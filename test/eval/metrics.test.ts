@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { squaredEdt, type Shape3, type Spacing3 } from '../../src/eval/edt.js';
+import { squaredEdt } from '../../src/eval/edt.js';
+import type { Shape3, Spacing3 } from '../../src/types.js';
 import { evaluateSegmentation } from '../../src/eval/evaluate.js';
 import { matchClusters, relabel, UNMATCHED } from '../../src/eval/hungarian.js';
 import { overlapScores } from '../../src/eval/overlap.js';
