@@ -70,16 +70,13 @@ function fail(path: string, code: 'FILE_FORMAT' | 'FILE_TRUNCATED' | 'UNSUPPORTE
   throw new HypersegError(code, `${path}: ${msg}`, { suggestion });
 }
 
-interface ParsedHeader {
-  shape: [number, number, number];
-  spacing: [number, number, number];
-  affine: number[][];
-  datatype: NiftiDatatype;
+/** What `readNiftiHeader` returns: every volume field but the voxels. */
+export type NiftiHeader = Omit<NiftiVolume, 'data' | 'sanitised'>;
+
+interface ParsedHeader extends NiftiHeader {
   bytesPerVoxel: number;
   voxOffset: number;
   littleEndian: boolean;
-  slope: number;
-  inter: number;
 }
 
 function parseHeader(path: string, bytes: Uint8Array, maxVoxels: number): ParsedHeader {
@@ -149,7 +146,7 @@ function swapBytes(bytes: Uint8Array, width: number): void {
 }
 
 /** Reads the header only (streams the first bytes; does not read the voxel data). */
-export async function readNiftiHeader(path: string, options: ReadOptions = {}): Promise<Omit<NiftiVolume, 'data' | 'sanitised'>> {
+export async function readNiftiHeader(path: string, options: ReadOptions = {}): Promise<NiftiHeader> {
   const { header } = await streamNifti(path, options, false);
   const { shape, spacing, affine, datatype, slope, inter } = header;
   return { shape, spacing, affine, datatype, slope, inter };
