@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root and a runner for the built `hyperseg` CLI."""
 
 import json
+import sys
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "dist" / "cli" / "main.js"
+# the worker package lives in python-env/
+sys.path.insert(0, str(ROOT / "python-env"))
 
 
 @pytest.fixture(scope="session")
