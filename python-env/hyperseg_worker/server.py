@@ -1,0 +1,260 @@
+"""The compute worker: a ZeroMQ ROUTER serving the operations of proto/PROTOCOL.md for one model.
+
+    python -m hyperseg_worker.server --endpoint ipc:///tmp/hs.sock [--device cpu|cuda[:N]] [--threads N]
+
+Binds ipc:// or tcp on loopback only, unless --allow-remote (which then requires CURVE keys).
+Prints "READY <endpoint>" on stdout once bound. Frames are read without copying (numpy views over the
+ZeroMQ buffers, shared by torch); nothing from the wire is unpickled. Any bad message gets an error
+reply and the worker goes on; SIGTERM and the shutdown op end it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import zmq
+
+from . import __version__
+from .model import ModelConfig, build_model, train_step
+from .protocol import VERSION, ProtocolError, decode_message, encode_message
+
+# Inputs arrive as read-only views of the received frames; torch shares them without copying.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown"]
+
+
+def check_endpoint(endpoint: str, allow_remote: bool) -> None:
+    if endpoint.startswith("ipc://") or endpoint.startswith("inproc://"):
+        return
+    if endpoint.startswith("tcp://"):
+        host = endpoint[len("tcp://"):].rsplit(":", 1)[0]
+        if host in LOOPBACK or allow_remote:
+            return
+        raise SystemExit(f"hyperseg worker: refusing to bind {endpoint}: not loopback; pass --allow-remote with --curve-secret-key to serve other hosts")
+    raise SystemExit(f"hyperseg worker: unsupported endpoint {endpoint!r}; use ipc://PATH or tcp://127.0.0.1:PORT")
+
+
+class Worker:
+    def __init__(self, device: str, threads: int, max_bytes: int):
+        self.device = torch.device(device)
+        self.threads = threads
+        self.max_bytes = max_bytes
+        self.model = None
+        self.opt = None
+        self.cfg: ModelConfig | None = None
+        self.gen: torch.Generator | None = None
+        self.step = 0
+        self.stop = False
+
+    # ----- helpers -----
+    def need_model(self):
+        if self.model is None:
+            raise ProtocolError("NOT_INITIALISED", "no model: send init first")
+
+    def tensor(self, tensors: dict, name: str, ndim: int | None = None, dtype=np.float32) -> torch.Tensor:
+        if name not in tensors:
+            raise ProtocolError("BAD_SHAPE", f"missing tensor '{name}'")
+        arr = tensors[name]
+        if arr.dtype != dtype:
+            raise ProtocolError("BAD_SHAPE", f"tensor '{name}' must be {np.dtype(dtype).name}, got {arr.dtype}")
+        if ndim is not None and arr.ndim != ndim:
+            raise ProtocolError("BAD_SHAPE", f"tensor '{name}' must have {ndim} dimensions, got shape {list(arr.shape)}")
+        if not np.isfinite(arr).all():
+            raise ProtocolError("NON_FINITE", f"tensor '{name}' holds NaN or Inf values")
+        return torch.from_numpy(arr).to(self.device)
+
+    def patches(self, tensors: dict, name: str) -> torch.Tensor:
+        t = self.tensor(tensors, name, 5)
+        m = self.cfg.m
+        if tuple(t.shape[1:]) != (1, m, m, m) or t.shape[0] < 1:
+            raise ProtocolError("BAD_SHAPE", f"{name} must be [B, 1, {m}, {m}, {m}], got {list(t.shape)}")
+        return t
+
+    # ----- operations -----
+    def op_hello(self, args, tensors):
+        cuda = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        return {
+            "protocol": VERSION, "worker": __version__, "python": sys.version.split()[0], "torch": torch.__version__,
+            "device": str(self.device), "threads": torch.get_num_threads(), "cuda": cuda, "ops": OPS,
+        }, {}
+
+    def op_ping(self, args, tensors):
+        return {"pong": True, "time": time.time()}, {}
+
+    def op_init(self, args, tensors):
+        seed = int(args.get("seed", 0))
+        try:
+            model, opt, cfg = build_model(args.get("config") or {}, seed)
+        except (ValueError, TypeError) as e:
+            raise ProtocolError("BAD_CONFIG", str(e)) from None
+        self.model, self.opt, self.cfg = model.to(self.device), None, cfg
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.gen = torch.Generator(device=self.device).manual_seed(seed + 1)
+        self.step = 0
+        return {"config": cfg.to_dict(), "parameters": sum(p.numel() for p in self.model.parameters())}, {}
+
+    def op_train_step(self, args, tensors):
+        self.need_model()
+        a, p, n = (self.patches(tensors, k) for k in ("anchor", "positive", "negative"))
+        if not a.shape == p.shape == n.shape:
+            raise ProtocolError("BAD_SHAPE", f"anchor, positive and negative must have the same shape, got {list(a.shape)}, {list(p.shape)}, {list(n.shape)}")
+        t0 = time.perf_counter()
+        out = train_step(self.model, self.opt, a, p, n, self.gen)
+        self.step += 1
+        return {**out, "step": self.step, "seconds": time.perf_counter() - t0}, {}
+
+    def op_encode(self, args, tensors):
+        self.need_model()
+        x = self.patches(tensors, "patches")
+        t0 = time.perf_counter()
+        self.model.eval()
+        with torch.no_grad():
+            mu, scale = self.model.encode(x)
+        return {"seconds": time.perf_counter() - t0}, {"mu": mu.cpu().numpy(), "scale": scale.cpu().numpy()}
+
+    def op_encode_volume(self, args, tensors):
+        self.need_model()
+        vol = self.tensor(tensors, "volume", 3)
+        try:
+            stride, origin = int(args["stride"]), int(args["origin"])
+            out_shape = tuple(int(s) for s in args["out_shape"])
+            assert len(out_shape) == 3 and stride >= 1 and origin >= 0
+        except (KeyError, ValueError, TypeError, AssertionError):
+            raise ProtocolError("BAD_MESSAGE", "encode_volume needs args stride (≥ 1), origin (≥ 0) and out_shape [Do, Ho, Wo]") from None
+        t0 = time.perf_counter()
+        self.model.eval()
+        with torch.no_grad():
+            try:
+                mu = self.model.encode_dense(vol, stride, origin, out_shape)
+            except ValueError as e:
+                raise ProtocolError("BAD_CONFIG", str(e)) from None
+        if tuple(mu.shape[:3]) != out_shape:
+            raise ProtocolError("BAD_SHAPE", f"volume {list(vol.shape)} yields {list(mu.shape[:3])} windows, fewer than out_shape {list(out_shape)}")
+        return {"seconds": time.perf_counter() - t0}, {"mu": mu.contiguous().cpu().numpy()}
+
+    def op_get_weights(self, args, tensors):
+        self.need_model()
+        sd = self.model.state_dict()
+        return {"names": list(sd), "step": self.step}, {k: v.detach().cpu().numpy() for k, v in sd.items()}
+
+    def op_set_weights(self, args, tensors):
+        self.need_model()
+        sd = self.model.state_dict()
+        missing = set(sd) - set(tensors)
+        extra = set(tensors) - set(sd)
+        if missing or extra:
+            raise ProtocolError("BAD_SHAPE", f"weights do not match the model: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}")
+        for k, v in tensors.items():
+            if tuple(v.shape) != tuple(sd[k].shape):
+                raise ProtocolError("BAD_SHAPE", f"weight '{k}' must have shape {list(sd[k].shape)}, got {list(v.shape)}")
+        self.model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in tensors.items()})
+        return {"loaded": len(tensors)}, {}
+
+    def op_save(self, args, tensors):
+        self.need_model()
+        from .checkpoint import save_checkpoint
+
+        path = str(args.get("path", ""))
+        try:
+            save_checkpoint(path, self.model, self.opt, self.cfg, self.step, self.gen)
+        except OSError as e:
+            raise ProtocolError("IO", f"cannot write checkpoint {path}: {e}") from None
+        return {"path": path, "step": self.step}, {}
+
+    def op_load(self, args, tensors):
+        from .checkpoint import load_checkpoint
+
+        path = str(args.get("path", ""))
+        try:
+            model, opt, cfg, step, gen = load_checkpoint(path, self.device)
+        except (OSError, ValueError, KeyError) as e:
+            raise ProtocolError("IO", f"cannot load checkpoint {path}: {e}") from None
+        self.model, self.opt, self.cfg, self.step, self.gen = model, opt, cfg, step, gen
+        return {"path": path, "step": step, "config": cfg.to_dict()}, {}
+
+    def op_shutdown(self, args, tensors):
+        self.stop = True
+        return {"bye": True}, {}
+
+    # ----- dispatch -----
+    def handle(self, frames) -> list[bytes]:
+        rid = 0
+        try:
+            env, tensors = decode_message(frames, self.max_bytes)
+            rid = env.get("id", 0)
+            op = env.get("op")
+            if op not in OPS:
+                raise ProtocolError("UNKNOWN_OP", f"unknown operation {op!r}; expected one of {', '.join(OPS)}")
+            args = env.get("args") or {}
+            if not isinstance(args, dict):
+                raise ProtocolError("BAD_MESSAGE", "args must be an object")
+            result, out = getattr(self, f"op_{op}")(args, tensors)
+            return encode_message({"v": VERSION, "id": rid, "ok": True, "result": result}, out)
+        except ProtocolError as e:
+            rid = e.request_id or rid
+            return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": e.code, "message": e.message}})
+        except Exception as e:  # the worker must survive anything a request triggers
+            traceback.print_exc(file=sys.stderr)
+            return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": "INTERNAL", "message": f"{type(e).__name__}: {e}"}})
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="hyperseg-worker", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    ap.add_argument("--max-message-bytes", type=int, default=2 ** 31)
+    ap.add_argument("--allow-remote", action="store_true")
+    ap.add_argument("--curve-secret-key", help="Z85 CURVE secret key (required with --allow-remote)")
+    a = ap.parse_args(argv)
+    check_endpoint(a.endpoint, a.allow_remote)
+    if a.allow_remote and not a.curve_secret_key:
+        raise SystemExit("hyperseg worker: --allow-remote requires --curve-secret-key (ZeroMQ CURVE encryption)")
+    if a.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"hyperseg worker: --device {a.device} but torch {torch.__version__} sees no CUDA device")
+    torch.set_num_threads(a.threads or os.cpu_count() or 1)
+    worker = Worker(a.device, a.threads, a.max_message_bytes)
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if a.curve_secret_key:
+        sock.curve_server = True
+        sock.curve_secretkey = a.curve_secret_key.encode()
+    sock.bind(a.endpoint)
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    signal.signal(signal.SIGINT, lambda *_: stop.update(flag=True))
+    print(f"READY {a.endpoint}", flush=True)
+    poller = zmq.Poller()
+    poller.register(sock, zmq.POLLIN)
+    try:
+        while not stop["flag"] and not worker.stop:
+            if not poller.poll(200):
+                continue
+            frames = sock.recv_multipart(copy=False)
+            identity, body = frames[0], frames[1:]
+            reply = worker.handle([f.buffer for f in body])
+            sock.send_multipart([identity.bytes, *reply], copy=False)
+    finally:
+        sock.close(0)
+        ctx.term()
+        if a.endpoint.startswith("ipc://"):
+            Path(a.endpoint[len("ipc://"):]).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The wire protocol (golden vectors, both codecs) and the worker over a real ZeroMQ socket."""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+from conftest import ROOT
+from hyperseg_worker.protocol import ProtocolError, decode_message, encode_message
+from hyperseg_worker.server import Worker
+
+GOLDEN = json.loads((ROOT / "proto" / "vectors" / "messages.json").read_text())["cases"]
+
+
+def test_golden_messages_decode_to_their_values():
+    for case in GOLDEN:
+        frames = [base64.b64decode(f) for f in case["frames"]]
+        env, tensors = decode_message(frames)
+        assert env == case["envelope"]
+        assert list(tensors) == [t["name"] for t in case["tensors"]]
+        for t in case["tensors"]:
+            arr = tensors[t["name"]]
+            assert str(arr.dtype) == t["dtype"] and list(arr.shape) == t["shape"]
+            np.testing.assert_array_equal(arr.reshape(-1), np.array(t["values"], dtype=t["dtype"]))
+
+
+def test_messages_written_by_the_typescript_codec_decode_here(tmp_path):
+    lib = (ROOT / "dist" / "index.js").as_uri()
+    script = tmp_path / "enc.mjs"
+    script.write_text(textwrap.dedent(f"""
+        import * as h from '{lib}';
+        import {{ readFileSync }} from 'node:fs';
+        const golden = JSON.parse(readFileSync({json.dumps(str(ROOT / 'proto' / 'vectors' / 'messages.json'))}, 'utf8')).cases;
+        const C = {{ float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array }};
+        const out = golden.map((c) => {{
+          const {{ tensors: _, ...env }} = c.envelope;
+          const ts = c.tensors.map((t) => ({{ name: t.name, dtype: t.dtype, shape: t.shape, data: C[t.dtype].from(t.values) }}));
+          return h.encodeMessage(env, ts).map((f) => Buffer.from(f).toString('base64'));
+        }});
+        process.stdout.write(JSON.stringify(out));
+    """))
+    r = subprocess.run([shutil.which("node"), str(script)], capture_output=True, text=True, check=True)
+    for case, frames in zip(GOLDEN, json.loads(r.stdout)):
+        env, tensors = decode_message([base64.b64decode(f) for f in frames])
+        assert env == case["envelope"]
+        for t in case["tensors"]:
+            np.testing.assert_array_equal(tensors[t["name"]].reshape(-1), np.array(t["values"], dtype=t["dtype"]))
+
+
+@pytest.mark.parametrize("frames,code", [
+    ([b"not json"], "BAD_MESSAGE"),
+    ([b"[1, 2]"], "BAD_MESSAGE"),
+    ([json.dumps({"v": 2, "id": 5, "op": "ping"}).encode()], "BAD_VERSION"),
+    ([json.dumps({"v": 1, "id": 5, "op": "fly"}).encode()], "UNKNOWN_OP"),
+    ([json.dumps({"v": 1, "id": 5, "op": "ping", "tensors": ["x"]}).encode()], "BAD_MESSAGE"),
+    ([json.dumps({"v": 1, "id": 5, "op": "encode", "tensors": ["x"]}).encode(), b"garbage"], "BAD_TENSOR"),
+    ([json.dumps({"v": 1, "id": 5, "op": "encode"}).encode()], "NOT_INITIALISED"),
+    ([b"x" * 70000], "TOO_LARGE"),
+])
+def test_bad_messages_get_error_replies(frames, code):
+    reply = Worker("cpu", 1, 2 ** 20).handle(frames)
+    env, _ = decode_message(reply)
+    assert env["ok"] is False and env["error"]["code"] == code, env
+
+
+def start_worker(tmp_path):
+    endpoint = f"ipc://{tmp_path}/w.sock"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    assert line.strip() == f"READY {endpoint}", proc.stderr.read()
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, 60000)
+    sock.connect(endpoint)
+    counter = iter(range(1, 10 ** 6))
+
+    def call(op, args=None, tensors=None, raw=None):
+        rid = next(counter)
+        sock.send_multipart(raw if raw is not None else encode_message({"v": 1, "id": rid, "op": op, "args": args or {}}, tensors))
+        env, out = decode_message(sock.recv_multipart())
+        return env, out
+
+    return proc, sock, call
+
+
+def test_worker_end_to_end_over_zeromq(tmp_path):
+    proc, sock, call = start_worker(tmp_path)
+    try:
+        env, _ = call("hello")
+        assert env["ok"] and env["result"]["protocol"] == 1 and "torch" in env["result"]
+        env, _ = call("init", {"config": {"preset": "small", "beta": 10.0}, "seed": 3})
+        assert env["ok"] and env["result"]["parameters"] > 1000
+        rng = np.random.default_rng(0)
+        level = rng.uniform(-2, 2, (8, 1, 1, 1, 1)).astype(np.float32)
+        a = (level * (1 + np.linspace(0, 1, 10, dtype=np.float32).reshape(1, 1, 10, 1, 1)) * np.ones((8, 1, 10, 10, 10), np.float32)).astype(np.float32)
+        losses = []
+        for _ in range(20):
+            env, _ = call("train_step", tensors={"anchor": a, "positive": a * 1.05, "negative": -a})
+            assert env["ok"], env
+            losses.append(env["result"]["loss"])
+        assert np.mean(losses[-3:]) < 0.85 * np.mean(losses[:3])
+        env, out = call("encode", tensors={"patches": a})
+        assert out["mu"].shape == (8, 2) and out["scale"].shape == (8, 2)
+        assert (np.linalg.norm(out["mu"], axis=1) < 1).all()
+        # bad shape and NaN: error replies, and the worker keeps serving
+        env, _ = call("encode", tensors={"patches": a[:, :, :5]})
+        assert env["error"]["code"] == "BAD_SHAPE" and "[B, 1, 10, 10, 10]" in env["error"]["message"]
+        bad = a.copy()
+        bad[0, 0, 0, 0, 0] = np.nan
+        env, _ = call("encode", tensors={"patches": bad})
+        assert env["error"]["code"] == "NON_FINITE"
+        sock.send_multipart([b"\xff\xfe garbage"])
+        env, _ = decode_message(sock.recv_multipart())
+        assert env["error"]["code"] == "BAD_MESSAGE"
+        # checkpoint round trip: the same next step after load as without it
+        ck = str(tmp_path / "ck.safetensors")
+        env, _ = call("save", {"path": ck})
+        assert env["ok"], env
+        env1, _ = call("train_step", tensors={"anchor": a, "positive": a, "negative": -a})
+        env, _ = call("load", {"path": ck})
+        assert env["ok"], env
+        env2, _ = call("train_step", tensors={"anchor": a, "positive": a, "negative": -a})
+        assert env2["result"]["loss"] == env1["result"]["loss"]
+        # weights round trip
+        env, w = call("get_weights")
+        env, _ = call("set_weights", tensors={k: v.copy() for k, v in w.items()})
+        assert env["ok"] and env["result"]["loaded"] == len(w)
+        k0 = next(iter(w))
+        env, _ = call("set_weights", tensors={**w, k0: np.zeros((1, 2), np.float32)})
+        assert env["error"]["code"] == "BAD_SHAPE"
+        env, _ = call("shutdown")
+        assert env["result"]["bye"]
+        assert proc.wait(timeout=10) == 0
+        assert not (tmp_path / "w.sock").exists()
+    finally:
+        sock.close(0)
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
+    proc, sock, call = start_worker(tmp_path)
+    sock.close(0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", "tcp://0.0.0.0:5999"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "refusing to bind tcp://0.0.0.0:5999: not loopback" in r.stderr
