@@ -16,7 +16,10 @@ export type ErrorCode =
   | 'FILE_TRUNCATED'
   | 'UNSUPPORTED'
   | 'TOO_LARGE'
-  | 'IO';
+  | 'IO'
+  | 'WORKER_ERROR'
+  | 'WORKER_DIED'
+  | 'TIMEOUT';
 
 export class HypersegError extends Error {
   readonly code: ErrorCode;

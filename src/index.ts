@@ -14,3 +14,4 @@ export * from './data/dataset.js';
 export * from './data/brats.js';
 export type { Shape3, Spacing3 } from './types.js';
 export * from './protocol/codec.js';
+export * from './backends/index.js';

@@ -18,6 +18,7 @@
  */
 
 import { HypersegError } from '../errors.js';
+import { TensorFrame } from '../protocol/codec.js';
 import { Rng } from '../random.js';
 import { type Box, type Grid, boxScratch, resampleBox } from './resample.js';
 
@@ -58,24 +59,43 @@ export function resolveTripletConfig(c: TripletConfig = {}): ResolvedTripletConf
   return r;
 }
 
-/** One batch: three [B, 1, m, m, m] views over one buffer, and the boxes they were cut from. */
+/** One batch: three [B, 1, m, m, m] arrays, and the boxes they were cut from. */
 export interface TripletBatch {
   size: number;
   m: number;
   anchor: Float32Array;
   positive: Float32Array;
   negative: Float32Array;
-  /** All three views, contiguous: [3, B, 1, m, m, m]. */
-  all: Float32Array;
+  /** All three, contiguous [3, B, 1, m, m, m], when allocated in one buffer (null for wire frames). */
+  all: Float32Array | null;
+  /** When allocated as wire frames (src/protocol): the frames whose data regions the arrays are. */
+  frames?: { anchor: TensorFrame<Float32Array>; positive: TensorFrame<Float32Array>; negative: TensorFrame<Float32Array> };
   /** Per triplet: volume index. */
   volume: Int32Array;
   /** Per triplet and role (anchor, positive, negative): start xyz then size xyz, [B, 3, 6]. */
   boxes: Float64Array;
 }
 
-export function allocateTripletBatch(size: number, m: number): TripletBatch {
+/**
+ * Allocates a batch. With `asFrames`, each of the three arrays is the data region of a wire frame
+ * (TensorFrame), so the sampler writes straight into what the socket sends.
+ */
+export function allocateTripletBatch(size: number, m: number, asFrames = false): TripletBatch {
   if (!Number.isInteger(size) || size < 1) throw new HypersegError('INVALID_ARGUMENT', `batch size must be an integer ≥ 1, got ${size}`);
   const per = size * m * m * m;
+  if (asFrames) {
+    const shape = [size, 1, m, m, m];
+    const frames = {
+      anchor: TensorFrame.allocate('anchor', 'float32', shape),
+      positive: TensorFrame.allocate('positive', 'float32', shape),
+      negative: TensorFrame.allocate('negative', 'float32', shape),
+    };
+    return {
+      size, m, all: null, frames,
+      anchor: frames.anchor.data, positive: frames.positive.data, negative: frames.negative.data,
+      volume: new Int32Array(size), boxes: new Float64Array(size * 18),
+    };
+  }
   const all = new Float32Array(3 * per);
   return {
     size, m, all,
@@ -191,10 +211,11 @@ export class TripletSampler {
 
   /**
    * Yields `count` batches of `size` triplets, reusing `inFlight` preallocated batches in turn
-   * (default 1: the consumer must be done with a batch before asking for the next).
+   * (default 1: the consumer must be done with a batch before asking for the next); `asFrames`
+   * allocates them as wire frames.
    */
-  *batches(count: number, size: number, inFlight = 1): Generator<TripletBatch> {
-    const ring = Array.from({ length: inFlight }, () => allocateTripletBatch(size, this.config.m));
+  *batches(count: number, size: number, inFlight = 1, asFrames = false): Generator<TripletBatch> {
+    const ring = Array.from({ length: inFlight }, () => allocateTripletBatch(size, this.config.m, asFrames));
     for (let i = 0; i < count; i++) {
       const batch = ring[i % inFlight];
       this.fill(batch);

@@ -91,7 +91,7 @@ describe('TripletSampler', () => {
       const s = new TripletSampler(vols, {}, new Rng(seed));
       const b = allocateTripletBatch(4, 10);
       s.fill(b);
-      return Array.from(b.all);
+      return Array.from(b.all ?? []);
     };
     expect(run(5)).toEqual(run(5));
     expect(run(5)).not.toEqual(run(6));
@@ -111,9 +111,9 @@ describe('TripletSampler', () => {
     const s = new TripletSampler(vols, { m: 6 }, new Rng(11));
     const seen: Float32Array[] = [];
     for (const b of s.batches(5, 3, 2)) {
-      seen.push(b.all);
-      expect(b.all.length).toBe(3 * 3 * 216);
-      expect(b.anchor.buffer).toBe(b.all.buffer);
+      seen.push(b.all as Float32Array);
+      expect(b.all?.length).toBe(3 * 3 * 216);
+      expect(b.anchor.buffer).toBe(b.all?.buffer);
       expect(b.negative.byteOffset).toBe(2 * 3 * 216 * 4);
     }
     expect(new Set(seen).size).toBe(2);

@@ -1,0 +1,95 @@
+/**
+ * A ZeroMQ DEALER client for one worker: one request in flight at a time (requests queue), replies
+ * matched by id, a timeout per request, and a clear error when the worker dies mid-request.
+ */
+
+import { Dealer, curveKeyPair } from 'zeromq';
+import { HypersegError } from '../../errors.js';
+import { type Envelope, type Message, PROTOCOL_VERSION, type Tensor, type TensorFrame, decodeMessage, encodeMessage } from '../../protocol/codec.js';
+
+export interface ClientOptions {
+  /** Per-request timeout (default 600 s: a train step on a slow CPU, a large volume). */
+  timeoutMs?: number;
+  /** Resolves with a description when the worker process ends (local workers). */
+  died?: Promise<string>;
+  /** Tail of the worker's stderr, for error messages. */
+  stderrTail?: () => string;
+  /** CURVE: the server's public key (Z85) for remote workers. */
+  curveServerKey?: string;
+}
+
+export class WorkerClient {
+  readonly endpoint: string;
+  private readonly socket: Dealer;
+  private nextId = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private deadReason: string | null = null;
+  private readonly options: ClientOptions;
+
+  constructor(endpoint: string, options: ClientOptions = {}) {
+    this.endpoint = endpoint;
+    this.options = options;
+    this.socket = new Dealer({ linger: 0 });
+    if (options.curveServerKey) {
+      const pair = curveKeyPair();
+      this.socket.curveServerKey = options.curveServerKey;
+      this.socket.curvePublicKey = pair.publicKey;
+      this.socket.curveSecretKey = pair.secretKey;
+    }
+    this.socket.connect(endpoint);
+    void options.died?.then((how) => {
+      this.deadReason = how;
+    });
+  }
+
+  get dead(): boolean {
+    return this.deadReason !== null;
+  }
+
+  /** Sends a request and resolves with the reply's result and tensors; throws HypersegError on failure. */
+  request(op: string, args: Record<string, unknown> = {}, tensors: (Tensor | TensorFrame)[] = [], timeoutMs?: number): Promise<Message & { result: Record<string, unknown> }> {
+    const run = () => this.exchange(op, args, tensors, timeoutMs ?? this.options.timeoutMs ?? 600_000);
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private died(op: string): HypersegError {
+    const tail = this.options.stderrTail?.() ?? '';
+    return new HypersegError('WORKER_DIED', `torch worker at ${this.endpoint} ${this.deadReason ?? 'is gone'} during '${op}'${tail ? `; its last output:\n${tail}` : ''}`, {
+      suggestion: 'start the backend again (TorchBackend.restart() reloads the last checkpoint)',
+    });
+  }
+
+  private async exchange(op: string, args: Record<string, unknown>, tensors: (Tensor | TensorFrame)[], timeoutMs: number) {
+    if (this.deadReason !== null) throw this.died(op);
+    const id = this.nextId++ >>> 0;
+    const env: Envelope = { v: PROTOCOL_VERSION, id, op, args };
+    await this.socket.send(encodeMessage(env, tensors) as Buffer[]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HypersegError('TIMEOUT', `torch worker at ${this.endpoint} did not answer '${op}' within ${timeoutMs / 1000} s`)), timeoutMs);
+    });
+    const death = this.options.died?.then(() => {
+      throw this.died(op);
+    });
+    try {
+      for (;;) {
+        const frames = (await Promise.race([this.socket.receive(), deadline, ...(death ? [death] : [])])) as Buffer[];
+        const msg = decodeMessage(frames);
+        if (msg.envelope.id !== id) continue; // a late reply to an earlier, timed-out request
+        if (!msg.envelope.ok) {
+          const err = msg.envelope.error ?? { code: 'INTERNAL', message: 'no error block' };
+          throw new HypersegError('WORKER_ERROR', `torch worker: ${op} failed [${err.code}]: ${err.message}`);
+        }
+        return { ...msg, result: msg.envelope.result ?? {} };
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

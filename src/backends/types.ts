@@ -1,0 +1,68 @@
+/**
+ * The one interface every compute backend implements (torch over ZeroMQ now; TensorFlow.js in
+ * process later). Callers get a backend from `createBackend` and never import one directly.
+ */
+
+import type { Tensor } from '../protocol/codec.js';
+import type { TripletBatch } from '../sampling/triplets.js';
+
+/** Model configuration (field names as in the protocol's init, see proto/PROTOCOL.md). */
+export interface ModelConfig {
+  preset?: 'small' | 'valid' | 'paper';
+  m?: number;
+  latent_dim?: number;
+  curvature?: number;
+  hyperbolic?: boolean;
+  gyroconv?: boolean;
+  triplet?: boolean;
+  enc_channels?: number[];
+  kernel?: number;
+  padding?: number;
+  strides?: number[];
+  samples?: number;
+  beta?: number;
+  alpha?: number;
+  squared_triplet?: boolean;
+  lr?: number;
+  grad_clip?: number | null;
+}
+
+export interface BackendInfo {
+  backend: string;
+  /** Engine details (torch version, device, threads, ...). */
+  [key: string]: unknown;
+}
+
+export interface TrainStepResult {
+  loss: number;
+  elbo: number;
+  recon: number;
+  kl: number;
+  triplet: number;
+  step: number;
+  seconds: number;
+}
+
+export interface Encoded {
+  /** [count, d] means (on the ball for hyperbolic models). */
+  mu: Float32Array;
+  /** [count, d] posterior scales. */
+  scale: Float32Array;
+  d: number;
+}
+
+export interface ComputeBackend {
+  readonly name: string;
+  info(): BackendInfo;
+  init(config: ModelConfig, seed: number): Promise<{ config: Required<ModelConfig>; parameters: number }>;
+  trainStep(batch: TripletBatch): Promise<TrainStepResult>;
+  /** patches: [count, 1, m, m, m]. */
+  encode(patches: Float32Array, count: number, m: number): Promise<Encoded>;
+  /** The dense path: a volume already resampled by m/p, shape [D, H, W] (x fastest); returns [Do, Ho, Wo, d]. */
+  encodeVolume(volume: Float32Array, shape: [number, number, number], stride: number, origin: number, outShape: [number, number, number]): Promise<Float32Array>;
+  getWeights(): Promise<Map<string, Tensor>>;
+  setWeights(weights: Map<string, Tensor>): Promise<void>;
+  save(path: string): Promise<void>;
+  load(path: string): Promise<void>;
+  close(): Promise<void>;
+}

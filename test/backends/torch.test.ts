@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TorchBackend } from '../../src/backends/torch/backend.js';
+import { synthVolume } from '../../src/data/synth.js';
+import { Rng } from '../../src/random.js';
+import { voxelPatchBatches } from '../../src/sampling/patches.js';
+import { denseWindowOrigin, resampleVolume } from '../../src/sampling/resample.js';
+import { TripletSampler } from '../../src/sampling/triplets.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+
+describe('torch backend: a real worker over ZeroMQ', () => {
+  let backend: TorchBackend;
+  const volumes = [0, 1].map((i) => {
+    const v = synthVolume(i, 5, 32);
+    return { data: v.image, shape: v.shape };
+  });
+
+  beforeAll(async () => {
+    backend = await TorchBackend.start({ threads: 2 });
+  }, 180_000);
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it('says what it runs (hello)', () => {
+    const info = backend.info();
+    expect(info).toMatchObject({ backend: 'torch', protocol: 1, device: 'cpu' });
+    expect(String(info.torch)).toMatch(/^\d+\.\d+/);
+  });
+
+  it('trains on multi-scale triplets sent as zero-copy frames, with decreasing loss', async () => {
+    const init = await backend.init({ preset: 'small', beta: 100 }, 7);
+    expect(init.parameters).toBeGreaterThan(1000);
+    const sampler = new TripletSampler(volumes, {}, new Rng(7));
+    const losses: number[] = [];
+    for (const batch of sampler.batches(36, 16, 1, true)) {
+      expect(batch.frames).toBeDefined();
+      const r = await backend.trainStep(batch);
+      expect(Number.isFinite(r.loss)).toBe(true);
+      losses.push(r.loss);
+    }
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    expect(mean(losses.slice(-6))).toBeLessThan(0.8 * mean(losses.slice(0, 6)));
+  }, 180_000);
+
+  it('dense encoding of a resampled volume equals per-patch encoding (small preset, p = 5, m = 10)', async () => {
+    const grid = { data: volumes[0].data.slice(0, 12 * 32 * 32), shape: [32, 32, 12] as [number, number, number] };
+    const [nx, ny, nz] = grid.shape;
+    const lo = [0, 0, 0].map(() => denseWindowOrigin(0, 5, 10)) as [number, number, number];
+    const hi = grid.shape.map((n) => denseWindowOrigin(n - 1, 5, 10) + 10) as [number, number, number];
+    const dense = resampleVolume(grid, 5, 10, lo, hi);
+    // the worker wants [D, H, W] (z, y, x) = our x-fastest layout
+    const mu = await backend.encodeVolume(dense.data, [dense.shape[2], dense.shape[1], dense.shape[0]], 2, 0, [nz, ny, nx]);
+    expect(mu.length).toBe(nx * ny * nz * 2);
+    let maxDiff = 0;
+    for (const batch of voxelPatchBatches(grid, 5, 10, 512)) {
+      const enc = await backend.encode(batch.patches, batch.count, 10);
+      for (let b = 0; b < batch.count; b++) {
+        const v = batch.voxels[b];
+        for (let t = 0; t < 2; t++) maxDiff = Math.max(maxDiff, Math.abs(enc.mu[2 * b + t] - mu[2 * v + t]));
+      }
+    }
+    expect(maxDiff).toBeLessThan(1e-5); // float32 sums in a different order
+  }, 180_000);
+
+  it('round-trips weights and checkpoints', async () => {
+    const sampler = new TripletSampler(volumes, {}, new Rng(9));
+    const probe = sampler.batches(1, 8).next().value;
+    if (!probe) throw new Error('no batch');
+    const before = await backend.encode(probe.anchor, 8, 10);
+    const weights = await backend.getWeights();
+    expect(weights.size).toBeGreaterThan(10);
+    await backend.setWeights(weights);
+    expect(Array.from((await backend.encode(probe.anchor, 8, 10)).mu)).toEqual(Array.from(before.mu));
+    await backend.save(join(dir, 'ck.safetensors'));
+    await backend.trainStep(probe);
+    expect(Array.from((await backend.encode(probe.anchor, 8, 10)).mu)).not.toEqual(Array.from(before.mu));
+    await backend.load(join(dir, 'ck.safetensors'));
+    expect(Array.from((await backend.encode(probe.anchor, 8, 10)).mu)).toEqual(Array.from(before.mu));
+  }, 180_000);
+
+  it('bad input gets a clear error and the worker keeps serving', async () => {
+    const bad = new Float32Array(2 * 1000);
+    bad[5] = NaN;
+    await expect(backend.encode(bad, 2, 10)).rejects.toThrow(/encode failed \[NON_FINITE\]: tensor 'patches' holds NaN or Inf/);
+    await expect(backend.encode(new Float32Array(2 * 512), 2, 8)).rejects.toThrow(/\[BAD_SHAPE\]: patches must be \[B, 1, 10, 10, 10\], got \[2, 1, 8, 8, 8\]/);
+    expect((await backend.encode(new Float32Array(1000), 1, 10)).mu.length).toBe(2);
+  }, 60_000);
+
+  it('a killed worker gives a clear error; restart() brings back the model from the last checkpoint', async () => {
+    const probe = new Float32Array(1000).fill(0.3);
+    const before = (await backend.encode(probe, 1, 10)).mu;
+    process.kill(backend.pid as number, 'SIGKILL');
+    await expect(backend.encode(probe, 1, 10)).rejects.toThrow(/torch worker at ipc:\/\/.* killed by SIGKILL during 'encode'/);
+    await expect(backend.encode(probe, 1, 10)).rejects.toMatchObject({ code: 'WORKER_DIED' });
+    await backend.restart();
+    expect(Array.from((await backend.encode(probe, 1, 10)).mu)).toEqual(Array.from(before));
+  }, 180_000);
+});
