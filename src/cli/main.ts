@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCluster } from './cluster.js';
+import { registerDoctor } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
+import { registerImportCheckpoint } from './import-checkpoint.js';
 import { registerInfo } from './info.js';
 import { registerSynth } from './synth.js';
 
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerCluster(program);
   registerEvaluate(program);
   registerBench(program);
+  registerDoctor(program);
+  registerImportCheckpoint(program);
   for (const cmd of program.commands) {
     cmd.showHelpAfterError('(run with --help for usage)').exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);

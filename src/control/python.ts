@@ -1,0 +1,59 @@
+/**
+ * The control plane: low-volume calls into Python through pythonia (probing the environment,
+ * converting checkpoints). Tensors never travel this way; they go over ZeroMQ + Arrow.
+ * pythonia starts its Python process when first imported, so the environment (interpreter, module
+ * path) is set just before the dynamic import, and the process is ended after each use.
+ */
+
+import { join } from 'node:path';
+import { PACKAGE_ROOT, workerPython } from '../backends/torch/process.js';
+import { HypersegError } from '../errors.js';
+
+type PyModule = Record<string, (...args: unknown[]) => Promise<unknown>>;
+type PythonFn = ((module: string) => Promise<PyModule>) & { exit: () => void };
+
+/** Runs `fn` with pythonia's `python` bound to the worker's environment; always ends the Python process. */
+export async function withPython<T>(fn: (python: PythonFn) => Promise<T>): Promise<T> {
+  process.env.PYTHON_BIN = workerPython();
+  process.env.PYTHONPATH = join(PACKAGE_ROOT, 'python-env') + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '');
+  const mod = (await import('pythonia')) as unknown as { python: PythonFn; default?: { python: PythonFn } };
+  const python = mod.python ?? mod.default?.python;
+  try {
+    return await fn(python);
+  } catch (e) {
+    // pythonia puts the Python exception's text in `stack`, not `message`.
+    const err = e as Error;
+    const text = [err.message, err.stack].filter(Boolean).join('\n');
+    const line = text.split('\n').reverse().find((l) => /Error:|Exception:/.test(l)) ?? err.message;
+    throw new HypersegError('WORKER_ERROR', `python: ${line.trim()}`, { cause: e });
+  } finally {
+    python.exit();
+  }
+}
+
+export interface PythonProbe {
+  python: string;
+  executable: string;
+  numpy: string | null;
+  torch: string | null;
+  zmq: string | null;
+  pyarrow: string | null;
+  safetensors: string | null;
+  cuda: string[];
+  threads?: number;
+  [key: string]: unknown;
+}
+
+export async function probePython(): Promise<PythonProbe> {
+  return withPython(async (python) => {
+    const ctl = await python('hyperseg_worker.control');
+    return JSON.parse((await ctl.probe()) as string) as PythonProbe;
+  });
+}
+
+export async function importCheckpoint(src: string, dst: string, config: Record<string, unknown>): Promise<{ tensors: number; parameters: number; preset: string; out: string }> {
+  return withPython(async (python) => {
+    const ctl = await python('hyperseg_worker.control');
+    return JSON.parse((await ctl.import_checkpoint(src, dst, JSON.stringify(config))) as string);
+  });
+}
