@@ -26,13 +26,13 @@ import zmq
 
 from . import __version__
 from .model import ModelConfig, build_model, train_step
-from .protocol import VERSION, ProtocolError, decode_message, encode_message
+from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
 # Inputs arrive as read-only views of the received frames; torch shares them without copying.
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown"]
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train"]
 
 
 def check_endpoint(endpoint: str, allow_remote: bool) -> None:
@@ -184,17 +184,33 @@ class Worker:
         self.model, self.opt, self.cfg, self.step, self.gen = model, opt, cfg, step, gen
         return {"path": path, "step": step, "config": cfg.to_dict()}, {}
 
+    def op_bench_train(self, args, tensors):
+        """`steps` train steps on one random batch of `batch` triplets, in a plain Python loop (the
+        baseline for the orchestration overhead of TypeScript-driven training)."""
+        self.need_model()
+        steps, b = int(args.get("steps", 10)), int(args.get("batch", 32))
+        m = self.cfg.m
+        g = torch.Generator().manual_seed(0)
+        x = [torch.randn(b, 1, m, m, m, generator=g).to(self.device) for _ in range(3)]
+        train_step(self.model, self.opt, *x, self.gen)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            train_step(self.model, self.opt, *x, self.gen)
+        return {"steps": steps, "batch": b, "seconds": time.perf_counter() - t0}, {}
+
     def op_shutdown(self, args, tensors):
         self.stop = True
         return {"bye": True}, {}
 
     # ----- dispatch -----
-    def handle(self, frames) -> list[bytes]:
+    def handle(self, frames) -> list:
         rid = 0
         try:
             env, tensors = decode_message(frames, self.max_bytes)
             rid = env.get("id", 0)
             op = env.get("op")
+            if op == "echo":  # transport benchmark: the received frames go back as they are
+                return [encode_envelope({"v": VERSION, "id": rid, "ok": True, "result": {}, "tensors": env.get("tensors", [])}), *frames[1:]]
             if op not in OPS:
                 raise ProtocolError("UNKNOWN_OP", f"unknown operation {op!r}; expected one of {', '.join(OPS)}")
             args = env.get("args") or {}

@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { benchClustering } from '../bench/clustering.js';
 import { benchSampler } from '../bench/sampler.js';
-import { action, parseIntOption, toJson } from './run.js';
+import { benchTrain, benchTransport } from '../bench/worker.js';
+import { HypersegError } from '../errors.js';
+import { action, parseChoice, parseIntOption, toJson } from './run.js';
 
 interface ClusteringFlags {
   n: number;
@@ -74,6 +76,45 @@ export function registerBench(program: Command): void {
         `  ours:  ${r.ours.tripletsPerSecond.toFixed(0)} triplets/s`,
         `  crop-and-resize baseline: ${r.naive.tripletsPerSecond.toFixed(0)} triplets/s (same boxes)`,
         `  speed-up ${r.speedup.toFixed(1)}×; ${r.publishedReference.ratio.toFixed(1)}× the published sampler's quoted ${r.publishedReference.tripletsPerSecond}/s (not measured)`,
+      ].join('\n') + '\n');
+    }));
+  bench
+    .command('transport')
+    .description('patch batches TypeScript → torch worker → TypeScript vs a memory copy of the same bytes')
+    .option('--sizes <mb>', 'batch sizes in MB, comma-separated', '0.25,1,4,16,64')
+    .option('--seconds <s>', 'time per size and method', parseIntOption('--seconds', 1, 600), 1)
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: { sizes: string; seconds: number; json?: boolean }) => {
+      const sizes = flags.sizes.split(',').map(Number);
+      if (sizes.some((v) => !(v > 0 && v <= 1024))) throw new HypersegError('INVALID_ARGUMENT', `--sizes must be MB values in (0, 1024], got '${flags.sizes}'`);
+      const r = await benchTransport({ sizesMB: sizes, seconds: flags.seconds });
+      if (flags.json) {
+        process.stdout.write(`${toJson(r)}\n`);
+        return;
+      }
+      process.stdout.write(['batch MB   round trips   transport MB/s   memcpy MB/s   ratio',
+        ...r.rows.map((x) => `${String(x.megabytes).padEnd(10)} ${String(x.roundTrips).padEnd(13)} ${x.transportMBps.toFixed(0).padEnd(16)} ${x.memcpyMBps.toFixed(0).padEnd(13)} ${x.ratio.toFixed(2)}`)].join('\n') + '\n');
+    }));
+  bench
+    .command('train')
+    .description('train steps per second driven from TypeScript vs the same steps in a Python loop in the worker')
+    .option('--preset <p>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
+    .option('--batch <b>', 'triplets per step', parseIntOption('--batch', 1), 32)
+    .option('--steps <n>', 'steps timed', parseIntOption('--steps', 2), 20)
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: { preset: 'small' | 'valid' | 'paper'; batch: number; steps: number; json?: boolean }) => {
+      const r = await benchTrain({ preset: flags.preset, batch: flags.batch, steps: flags.steps });
+      if (flags.json) {
+        process.stdout.write(`${toJson(r)}\n`);
+        return;
+      }
+      process.stdout.write([
+        `${r.preset} preset, ${r.batch} triplets per step, ${r.steps} steps (torch ${String(r.worker.torch)}, ${String(r.worker.threads)} threads)`,
+        `  driven from TypeScript: ${r.typescript.stepsPerSecond.toFixed(2)} steps/s`,
+        `  Python loop in the worker: ${r.python.stepsPerSecond.toFixed(2)} steps/s`,
+        `  orchestration overhead: ${(100 * r.overhead).toFixed(1)}% of a step`,
       ].join('\n') + '\n');
     }));
 }

@@ -191,3 +191,25 @@ describe('hyperseg bench sampler (short run, to prove the command works)', () =>
     expect(j.speedup).toBeCloseTo(j.ours.tripletsPerSecond / j.naive.tripletsPerSecond, 6);
   });
 });
+
+describe('hyperseg bench transport / train (short runs against a real worker)', () => {
+  it('transport reports MB/s for both methods per size', () => {
+    const r = hyperseg('bench', 'transport', '--sizes', '0.25,1', '--seconds', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.rows).toHaveLength(2);
+    for (const row of j.rows) {
+      expect(row.transportMBps).toBeGreaterThan(0);
+      expect(row.ratio).toBeCloseTo(row.transportMBps / row.memcpyMBps, 6);
+    }
+  }, 120_000);
+
+  it('train reports TypeScript-driven and Python-loop steps per second', () => {
+    const r = hyperseg('bench', 'train', '--batch', '8', '--steps', '3', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.typescript.stepsPerSecond).toBeGreaterThan(0);
+    expect(j.python.stepsPerSecond).toBeGreaterThan(0);
+    expect(j.overhead).toBeCloseTo(1 - j.python.seconds / j.typescript.seconds, 6);
+  }, 120_000);
+});

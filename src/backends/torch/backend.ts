@@ -104,6 +104,16 @@ export class TorchBackend implements ComputeBackend {
     this.lastCheckpoint = path;
   }
 
+  /** Sends frames to the worker and back unchanged (transport benchmark). */
+  async echo(frames: TensorFrame[]): Promise<Map<string, Tensor>> {
+    return (await this.client.request('echo', {}, frames)).tensors;
+  }
+
+  /** Runs `steps` train steps in a Python loop inside the worker (orchestration benchmark). */
+  async benchTrain(steps: number, batch: number): Promise<{ seconds: number }> {
+    return (await this.client.request('bench_train', { steps, batch })).result as { seconds: number };
+  }
+
   /** Starts a fresh local worker after a failure: same model configuration and seed, then the last checkpoint if any. */
   async restart(): Promise<void> {
     this.client.close();
