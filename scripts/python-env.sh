@@ -20,7 +20,8 @@ req_torch="$here/python-env/requirements-torch.txt"
 say() { echo "python-env: $*" >&2; }
 
 mode="${HYPERSEG_TORCH:-auto}"
-debian_torch() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; }
+# Debian's python3-torch is present when its package files are (importing torch to check takes seconds)
+debian_torch() { [ -x /usr/bin/python3 ] && [ -f /usr/lib/python3/dist-packages/torch/__init__.py ]; }
 if [ "$mode" = auto ]; then
   if debian_torch || { command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; }; then mode=debian; else mode=pypi; fi
 fi

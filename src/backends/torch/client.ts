@@ -65,7 +65,8 @@ export class WorkerClient {
     if (this.deadReason !== null) throw this.died(op);
     const id = this.nextId++ >>> 0;
     const env: Envelope = { v: PROTOCOL_VERSION, id, op, args };
-    await this.socket.send(encodeMessage(env, tensors) as Buffer[]);
+    // Buffer views (not copies) of the frames: zeromq sends Buffers without copying them.
+    await this.socket.send(encodeMessage(env, tensors).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new HypersegError('TIMEOUT', `torch worker at ${this.endpoint} did not answer '${op}' within ${timeoutMs / 1000} s`)), timeoutMs);
