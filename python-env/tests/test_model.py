@@ -158,3 +158,13 @@ def test_configs_are_validated():
         x = torch.randn(4, 1, 10, 10, 10)
         r = train_step(model, opt, x, x, x)
         assert math.isfinite(r["loss"])
+
+
+def test_deconv_as_conv_equals_conv_transpose():
+    from hyperseg_worker.model import Deconv3d
+
+    torch.manual_seed(0)
+    layer = Deconv3d(8, 4, 3, 1, 0, 0).double()
+    assert layer.as_conv
+    x = torch.randn(2, 8, 5, 5, 5, dtype=torch.float64)
+    torch.testing.assert_close(layer(x), layer.inner(x), rtol=1e-12, atol=1e-12)

@@ -1,0 +1,42 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { curveKeyPair } from 'zeromq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WorkerClient } from '../../src/backends/torch/client.js';
+import { PACKAGE_ROOT, workerPython } from '../../src/backends/torch/process.js';
+
+describe('remote workers: CURVE-encrypted tcp', () => {
+  let proc: ChildProcess | null = null;
+  afterAll(() => {
+    proc?.kill('SIGKILL');
+  });
+
+  it('a client with the server key talks to a worker serving with --allow-remote; one without it gets no answer', async () => {
+    const server = curveKeyPair();
+    const port = 20000 + (process.pid % 20000);
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    proc = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--curve-secret-key', server.secretKey, '--threads', '1'], {
+      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => proc?.stdout?.on('data', (d: Buffer) => d.toString().includes('READY') && resolve()));
+    const good = new WorkerClient(endpoint, { curveServerKey: server.publicKey, timeoutMs: 20_000 });
+    const hello = await good.request('hello');
+    expect(hello.result.protocol).toBe(1);
+    good.close();
+    const plain = new WorkerClient(endpoint, { timeoutMs: 1500 });
+    await expect(plain.request('ping')).rejects.toThrow(/did not answer 'ping' within 1.5 s/);
+    plain.close();
+  }, 120_000);
+
+  it('the worker refuses --allow-remote without a CURVE key', async () => {
+    const r = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', 'tcp://0.0.0.0:5998', '--allow-remote'], {
+      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') },
+    });
+    let err = '';
+    r.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => r.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/--allow-remote requires --curve-secret-key/);
+  }, 60_000);
+});
