@@ -99,3 +99,29 @@ describe('torch backend: a real worker over ZeroMQ', () => {
     expect(Array.from((await backend.encode(probe, 1, 10)).mu)).toEqual(Array.from(before));
   }, 180_000);
 });
+
+describe('torch backend: a pool of workers', () => {
+  it('trains on the primary, copies weights to the others, and splits encoding across them with the same result', async () => {
+    const pool = await TorchBackend.start({ localWorkers: 2, threads: 1 });
+    const single = await TorchBackend.start({ threads: 1 });
+    try {
+      expect(pool.size).toBe(2);
+      await pool.init({ preset: 'small' }, 11);
+      await single.init({ preset: 'small' }, 11);
+      const vols = [synthVolume(0, 1, 24)].map((v) => ({ data: v.image, shape: v.shape }));
+      const sampler = new TripletSampler(vols, {}, new Rng(3));
+      for (const batch of sampler.batches(3, 8)) {
+        const a = await pool.trainStep(batch);
+        const b = await single.trainStep(batch);
+        expect(a.loss).toBe(b.loss); // same seed, same data: the pool's primary is an ordinary worker
+      }
+      const patches = new Float32Array(40 * 1000).map((_, i) => Math.sin(i * 0.01));
+      const fromPool = await pool.encode(patches, 40, 10);
+      const fromOne = await single.encode(patches, 40, 10);
+      expect(Array.from(fromPool.mu)).toEqual(Array.from(fromOne.mu));
+    } finally {
+      await pool.close();
+      await single.close();
+    }
+  }, 180_000);
+});

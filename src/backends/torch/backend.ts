@@ -1,7 +1,11 @@
 /**
- * The torch backend: the model lives in a PyTorch worker reached over ZeroMQ (a local process this
- * backend starts itself, or a remote tcp:// worker). Triplet batches allocated as wire frames
- * (allocateTripletBatch(..., true)) go from the sampler to the socket without a copy.
+ * The torch backend: the model lives in PyTorch workers reached over ZeroMQ — local processes this
+ * backend starts itself, or running workers at tcp:// (or ipc://) endpoints.
+ *
+ * With several workers they form a pool: the first (primary) trains; before inference, the others
+ * receive the primary's weights whenever they changed, and `encode` splits each batch across all
+ * workers concurrently. Triplet batches allocated as wire frames (allocateTripletBatch(..., true))
+ * go from the sampler to the socket without a copy.
  */
 
 import { HypersegError } from '../../errors.js';
@@ -12,19 +16,23 @@ import { WorkerClient } from './client.js';
 import { type SpawnOptions, type WorkerProcess, spawnWorker } from './process.js';
 
 export interface TorchBackendOptions extends SpawnOptions {
-  /** Connect to a running worker (tcp://host:port or ipc://path) instead of starting one. */
-  endpoint?: string;
+  /** Connect to running workers (tcp://host:port or ipc://path) instead of starting them. */
+  workers?: string[];
+  /** Local workers to start when `workers` is not given (default 1). */
+  localWorkers?: number;
   curveServerKey?: string;
   timeoutMs?: number;
 }
 
 export class TorchBackend implements ComputeBackend {
   readonly name = 'torch';
-  private client!: WorkerClient;
-  private proc: WorkerProcess | null = null;
+  private clients: WorkerClient[] = [];
+  private procs: WorkerProcess[] = [];
   private hello: Record<string, unknown> = {};
   private lastInit: { config: ModelConfig; seed: number } | null = null;
   private lastCheckpoint: string | null = null;
+  /** The secondaries' weights lag behind the primary's. */
+  private stale = false;
   private readonly options: TorchBackendOptions;
 
   private constructor(options: TorchBackendOptions) {
@@ -33,33 +41,53 @@ export class TorchBackend implements ComputeBackend {
 
   static async start(options: TorchBackendOptions = {}): Promise<TorchBackend> {
     const b = new TorchBackend(options);
-    await b.connect();
+    try {
+      await b.connect();
+    } catch (e) {
+      await b.close().catch(() => undefined);
+      throw e;
+    }
     return b;
   }
 
   private async connect(): Promise<void> {
-    if (this.options.endpoint) {
-      this.client = new WorkerClient(this.options.endpoint, { timeoutMs: this.options.timeoutMs, curveServerKey: this.options.curveServerKey });
+    const { workers, timeoutMs, curveServerKey } = this.options;
+    if (workers && workers.length > 0) {
+      this.clients = workers.map((ep) => new WorkerClient(ep, { timeoutMs, curveServerKey }));
     } else {
-      this.proc = await spawnWorker(this.options);
-      this.client = new WorkerClient(this.proc.endpoint, { timeoutMs: this.options.timeoutMs, died: this.proc.exited, stderrTail: this.proc.stderrTail });
+      const n = this.options.localWorkers ?? 1;
+      if (!Number.isInteger(n) || n < 1) throw new HypersegError('INVALID_ARGUMENT', `localWorkers must be an integer ≥ 1, got ${n}`);
+      this.procs = await Promise.all(Array.from({ length: n }, () => spawnWorker(this.options)));
+      this.clients = this.procs.map((p) => new WorkerClient(p.endpoint, { timeoutMs, died: p.exited, stderrTail: p.stderrTail }));
     }
-    this.hello = (await this.client.request('hello')).result;
+    const hellos = await Promise.all(this.clients.map((c) => c.request('hello')));
+    this.hello = hellos[0].result;
   }
 
-  /** The worker's process id (local workers). */
+  private get primary(): WorkerClient {
+    return this.clients[0];
+  }
+
+  /** Process id of the primary worker (local workers). */
   get pid(): number | undefined {
-    return this.proc?.child.pid;
+    return this.procs[0]?.child.pid;
+  }
+
+  /** Number of workers in the pool. */
+  get size(): number {
+    return this.clients.length;
   }
 
   info(): BackendInfo {
-    return { backend: 'torch', endpoint: this.client.endpoint, ...this.hello };
+    return { backend: 'torch', endpoints: this.clients.map((c) => c.endpoint), workers: this.clients.length, ...this.hello };
   }
 
   async init(config: ModelConfig, seed: number) {
-    const r = (await this.client.request('init', { config, seed })).result;
+    // Same configuration and seed everywhere: identical initial weights on every worker.
+    const replies = await Promise.all(this.clients.map((c) => c.request('init', { config, seed })));
     this.lastInit = { config, seed };
-    return r as { config: Required<ModelConfig>; parameters: number };
+    this.stale = false;
+    return replies[0].result as { config: Required<ModelConfig>; parameters: number };
   }
 
   async trainStep(batch: TripletBatch): Promise<TrainStepResult> {
@@ -67,76 +95,116 @@ export class TorchBackend implements ComputeBackend {
     const tensors = batch.frames
       ? [batch.frames.anchor, batch.frames.positive, batch.frames.negative]
       : (['anchor', 'positive', 'negative'] as const).map((name): Tensor => ({ name, dtype: 'float32', shape, data: batch[name] }));
-    return (await this.client.request('train_step', {}, tensors)).result as unknown as TrainStepResult;
+    this.stale = this.clients.length > 1;
+    return (await this.primary.request('train_step', {}, tensors)).result as unknown as TrainStepResult;
+  }
+
+  /** Copies the primary's weights to the other workers if they changed since the last copy. */
+  private async syncPool(): Promise<void> {
+    if (!this.stale) return;
+    const weights = await this.primary.request('get_weights');
+    const tensors = [...weights.tensors.values()];
+    await Promise.all(this.clients.slice(1).map((c) => c.request('set_weights', {}, tensors)));
+    this.stale = false;
   }
 
   async encode(patches: Float32Array | TensorFrame<Float32Array>, count: number, m: number): Promise<Encoded> {
-    const t = patches instanceof TensorFrame ? patches : { name: 'patches', dtype: 'float32' as const, shape: [count, 1, m, m, m], data: patches.subarray(0, count * m ** 3) };
-    const r = await this.client.request('encode', {}, [t]);
-    const mu = r.tensors.get('mu');
-    const scale = r.tensors.get('scale');
-    if (!mu || !scale) throw new HypersegError('WORKER_ERROR', 'encode reply lacks mu or scale');
-    return { mu: mu.data as Float32Array, scale: scale.data as Float32Array, d: mu.shape[1] };
+    const per = m * m * m;
+    if (this.clients.length === 1 || count < 2 * this.clients.length) {
+      const t = patches instanceof TensorFrame ? patches : { name: 'patches', dtype: 'float32' as const, shape: [count, 1, m, m, m], data: patches.subarray(0, count * per) };
+      const r = await this.primary.request('encode', {}, [t]);
+      return unpackEncoded(r.tensors);
+    }
+    await this.syncPool();
+    const data = patches instanceof TensorFrame ? patches.data : patches;
+    const n = this.clients.length;
+    const bounds = Array.from({ length: n + 1 }, (_, i) => Math.round((i * count) / n));
+    const parts = await Promise.all(this.clients.map((c, i) => {
+      const lo = bounds[i];
+      const hi = bounds[i + 1];
+      return c.request('encode', {}, [{ name: 'patches', dtype: 'float32', shape: [hi - lo, 1, m, m, m], data: data.subarray(lo * per, hi * per) }]);
+    }));
+    const enc = parts.map((p) => unpackEncoded(p.tensors));
+    const d = enc[0].d;
+    const mu = new Float32Array(count * d);
+    const scale = new Float32Array(count * d);
+    enc.forEach((e, i) => {
+      mu.set(e.mu, bounds[i] * d);
+      scale.set(e.scale, bounds[i] * d);
+    });
+    return { mu, scale, d };
   }
 
   async encodeVolume(volume: Float32Array, shape: [number, number, number], stride: number, origin: number, outShape: [number, number, number]): Promise<Float32Array> {
-    const r = await this.client.request('encode_volume', { stride, origin, out_shape: outShape }, [{ name: 'volume', dtype: 'float32', shape, data: volume }]);
+    const r = await this.primary.request('encode_volume', { stride, origin, out_shape: outShape }, [{ name: 'volume', dtype: 'float32', shape, data: volume }]);
     const mu = r.tensors.get('mu');
     if (!mu) throw new HypersegError('WORKER_ERROR', 'encode_volume reply lacks mu');
     return mu.data as Float32Array;
   }
 
   async getWeights(): Promise<Map<string, Tensor>> {
-    return (await this.client.request('get_weights')).tensors;
+    return (await this.primary.request('get_weights')).tensors;
   }
 
   async setWeights(weights: Map<string, Tensor>): Promise<void> {
-    await this.client.request('set_weights', {}, [...weights.values()]);
+    await Promise.all(this.clients.map((c) => c.request('set_weights', {}, [...weights.values()])));
+    this.stale = false;
   }
 
   async save(path: string): Promise<void> {
-    await this.client.request('save', { path });
+    await this.primary.request('save', { path });
     this.lastCheckpoint = path;
   }
 
   async load(path: string): Promise<void> {
-    await this.client.request('load', { path });
+    await this.primary.request('load', { path });
+    this.stale = this.clients.length > 1;
     this.lastCheckpoint = path;
   }
 
-  /** Sends frames to the worker and back unchanged (transport benchmark). */
+  /** Sends frames to the primary worker and back unchanged (transport benchmark). */
   async echo(frames: TensorFrame[]): Promise<Map<string, Tensor>> {
-    return (await this.client.request('echo', {}, frames)).tensors;
+    return (await this.primary.request('echo', {}, frames)).tensors;
   }
 
-  /** Runs `steps` train steps in a Python loop inside the worker (orchestration benchmark). */
+  /** Runs `steps` train steps in a Python loop inside the primary worker (orchestration benchmark). */
   async benchTrain(steps: number, batch: number): Promise<{ seconds: number }> {
-    return (await this.client.request('bench_train', { steps, batch })).result as { seconds: number };
+    return (await this.primary.request('bench_train', { steps, batch })).result as { seconds: number };
   }
 
-  /** Starts a fresh local worker after a failure: same model configuration and seed, then the last checkpoint if any. */
+  /** Starts fresh workers after a failure: same model configuration and seed, then the last checkpoint if any. */
   async restart(): Promise<void> {
-    this.client.close();
-    this.proc?.child.kill('SIGKILL');
+    for (const c of this.clients) c.close();
+    for (const p of this.procs) p.child.kill('SIGKILL');
+    await Promise.all(this.procs.map((p) => p.exited));
     await this.connect();
     if (this.lastInit) await this.init(this.lastInit.config, this.lastInit.seed);
     if (this.lastCheckpoint) await this.load(this.lastCheckpoint);
   }
 
   async close(): Promise<void> {
-    if (this.proc && !this.client.dead) {
-      try {
-        await this.client.request('shutdown', {}, [], 5000);
-      } catch {
-        // fall through to kill
+    await Promise.all(this.clients.map(async (c, i) => {
+      if (this.procs[i] && !c.dead) {
+        try {
+          await c.request('shutdown', {}, [], 5000);
+        } catch {
+          // fall through to kill
+        }
       }
-    }
-    this.client.close();
-    if (this.proc && this.proc.child.exitCode === null) {
-      const exited = this.proc.exited;
-      const t = setTimeout(() => this.proc?.child.kill('SIGKILL'), 5000);
-      await exited;
+      c.close();
+    }));
+    await Promise.all(this.procs.map(async (p) => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+      const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+      await p.exited;
       clearTimeout(t);
-    }
+    }));
   }
+}
+
+function unpackEncoded(tensors: Map<string, Tensor>): Encoded {
+  const mu = tensors.get('mu');
+  const scale = tensors.get('scale');
+  if (!mu || !scale) throw new HypersegError('WORKER_ERROR', 'encode reply lacks mu or scale');
+  return { mu: mu.data as Float32Array, scale: scale.data as Float32Array, d: mu.shape[1] };
 }
