@@ -204,9 +204,11 @@ class Worker:
 
     # ----- dispatch -----
     def handle(self, frames) -> list:
+        """Reply frames for one request. `frames` are zmq.Frame objects (or bytes-like): echo sends
+        the received Frames back as they are, which ZeroMQ forwards without copying or tracking."""
         rid = 0
         try:
-            env, tensors = decode_message(frames, self.max_bytes)
+            env, tensors = decode_message([getattr(f, "buffer", f) for f in frames], self.max_bytes)
             rid = env.get("id", 0)
             op = env.get("op")
             if op == "echo":  # transport benchmark: the received frames go back as they are
@@ -263,7 +265,7 @@ def main(argv=None) -> int:
             except zmq.Again:
                 continue
             identity, body = frames[0], frames[1:]
-            reply = worker.handle([f.buffer for f in body])
+            reply = worker.handle(body)
             sock.send_multipart([identity.bytes, *reply], copy=False)
     finally:
         sock.close(0)
