@@ -34,8 +34,10 @@ class WrappedNormal:
         self.c = c
         self.dim = loc.shape[-1]
 
-    def rsample(self, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = torch.randn((k, *self.loc.shape), dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+    def rsample(self, k: int, generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """k samples; `eps` ([k, *loc.shape] standard normal) fixes the noise (parity tests)."""
+        if eps is None:
+            eps = torch.randn((k, *self.loc.shape), dtype=self.loc.dtype, device=self.loc.device, generator=generator)
         v = self.scale * eps / 2
         u = G.transport0(self.loc, v, self.c)
         return G.expmap(self.loc.expand_as(u), u, self.c)
@@ -55,8 +57,9 @@ class Normal:
         self.loc = loc
         self.scale = scale.expand_as(loc)
 
-    def rsample(self, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = torch.randn((k, *self.loc.shape), dtype=self.loc.dtype, device=self.loc.device, generator=generator)
+    def rsample(self, k: int, generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> torch.Tensor:
+        if eps is None:
+            eps = torch.randn((k, *self.loc.shape), dtype=self.loc.dtype, device=self.loc.device, generator=generator)
         return self.loc + self.scale * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:

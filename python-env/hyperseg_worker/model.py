@@ -188,18 +188,18 @@ class HyperbolicVAE(nn.Module):
     def distance(self, a, b):
         return G.dist(a, b, self.cfg.curvature) if self.cfg.hyperbolic else (a - b).norm(dim=-1)
 
-    def loss(self, anchor, positive, negative, generator: torch.Generator | None = None) -> dict:
+    def loss(self, anchor, positive, negative, generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> dict:
         cfg = self.cfg
         x = torch.cat([anchor, positive, negative], 0)
         b = anchor.shape[0]
         mu, scale = self.encode(x)
         q = self.posterior(mu, scale)
-        z = q.rsample(cfg.samples, generator)  # [K, 3B, d]
+        z = q.rsample(cfg.samples, generator, eps)  # [K, 3B, d]
         xhat = self.decode(z.reshape(-1, z.shape[-1])).reshape(cfg.samples, *x.shape)
         recon = 0.5 * ((xhat - x.unsqueeze(0)) ** 2).flatten(2).sum(-1)  # [K, 3B]
         kl = q.log_prob(z) - self.prior(mu).log_prob(z)  # [K, 3B]
         elbo = (recon + kl).mean()
-        out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo}
+        out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo, "mu": mu, "scale": scale, "xhat": xhat, "z": z}
         if cfg.triplet:
             ma, mp, mn = mu[:b], mu[b : 2 * b], mu[2 * b :]
             dp, dn = self.distance(ma, mp), self.distance(ma, mn)
@@ -250,5 +250,5 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
     if model.cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), model.cfg.grad_clip)
     opt.step()
-    return {k: float(v.detach()) for k, v in out.items()}
+    return {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
 

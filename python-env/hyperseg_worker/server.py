@@ -32,7 +32,7 @@ from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, e
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train"]
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity"]
 
 
 def check_endpoint(endpoint: str, allow_remote: bool) -> None:
@@ -197,6 +197,41 @@ class Worker:
         for _ in range(steps):
             train_step(self.model, self.opt, *x, self.gen)
         return {"steps": steps, "batch": b, "seconds": time.perf_counter() - t0}, {}
+
+    def op_parity(self, args, tensors):
+        """One training step on given inputs and fixed noise `eps` [K, 3B, d], reporting every
+        intermediate the parity suite compares: mu, scale, the decoder's first-layer output, the
+        reconstruction, the loss terms, every gradient (grad.<name>) and every parameter after one
+        Adam step (step.<name>). The model is left as it was (weights and optimiser restored)."""
+        self.need_model()
+        a, p, n = (self.patches(tensors, k) for k in ("anchor", "positive", "negative"))
+        eps = self.tensor(tensors, "eps", 3)
+        if tuple(eps.shape) != (self.cfg.samples, 3 * a.shape[0], self.cfg.latent_dim):
+            raise ProtocolError("BAD_SHAPE", f"eps must be [{self.cfg.samples}, {3 * a.shape[0]}, {self.cfg.latent_dim}], got {list(eps.shape)}")
+        import copy
+
+        saved_model = copy.deepcopy(self.model.state_dict())
+        saved_opt = copy.deepcopy(self.opt.state_dict())
+        self.model.train()
+        self.opt.zero_grad(set_to_none=True)
+        out = self.model.loss(a, p, n, eps=eps)
+        out["loss"].backward()
+        with torch.no_grad():
+            dec_in = self.model.dec_in(out["z"].reshape(-1, 1, self.cfg.latent_dim, 1, 1, 1)).flatten(1) if self.cfg.gyroconv else None
+        result = {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
+        res_t = {"mu": out["mu"].detach().numpy(), "scale": out["scale"].detach().numpy(), "xhat": out["xhat"].detach().numpy()}
+        if dec_in is not None:
+            res_t["dec_in"] = dec_in.numpy()
+        for name, prm in self.model.named_parameters():
+            res_t[f"grad.{name}"] = prm.grad.detach().numpy().copy()
+        if self.cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        for name, prm in self.model.named_parameters():
+            res_t[f"step.{name}"] = prm.detach().numpy().copy()
+        self.model.load_state_dict(saved_model)
+        self.opt.load_state_dict(saved_opt)
+        return result, res_t
 
     def op_shutdown(self, args, tensors):
         self.stop = True
