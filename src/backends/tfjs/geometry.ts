@@ -2,6 +2,8 @@
  * Poincaré-ball operations as TensorFlow.js tensor ops: the definitions of src/geometry/poincare.ts
  * and python-env/hyperseg_worker/geometry.py, over the last axis, differentiable with finite
  * gradients at the origin and near the boundary (norms and 1 − c‖x‖² are floored, as in torch).
+ * Branches are blended with tf.step masks rather than tf.where on comparisons: TensorFlow.js has no
+ * gradient for comparison ops on the tape.
  */
 
 import * as tf from '@tensorflow/tfjs';
@@ -18,10 +20,13 @@ export function oneMinusCNormSq(x2: T, c: number): T {
   return tf.maximum(tf.mul(tf.sub(1, s), tf.add(1, s)), MIN_DENOM);
 }
 
+/** 1 where x > 0, else 0; its gradient is zero. */
+export const above = (x: T): T => tf.step(x);
+
 function ratio(fn: (s: T) => T, series: (s: T) => T, s: T): T {
-  const small = tf.less(s, SERIES);
-  const safe = tf.where(small, tf.onesLike(s), s);
-  return tf.where(small, series(s), tf.div(fn(safe), safe));
+  const big = above(tf.sub(s, SERIES));
+  const safe = tf.add(s, tf.sub(1, big)); // ≥ 1 where the series is used: no 0/0 on either branch
+  return tf.add(tf.mul(big, tf.div(fn(safe), safe)), tf.mul(tf.sub(1, big), series(s)));
 }
 
 const tanhOverX = (s: T) => ratio(tf.tanh, (t) => tf.sub(1, tf.div(tf.mul(t, t), 3)), s);
@@ -29,8 +34,7 @@ const artanhOverX = (s: T) => ratio((t) => tf.atanh(tf.minimum(t, 1 - 1e-7)), (t
 
 export function project(x: T, c: number): T {
   const rmax = (1 - BALL_EPS.float32) / Math.sqrt(c);
-  const n = safeNorm(x);
-  return tf.where(tf.greater(n, rmax), tf.mul(x, tf.div(rmax, n)), x);
+  return tf.mul(x, tf.minimum(1, tf.div(rmax, safeNorm(x))));
 }
 
 export const lambdaX = (x: T, c: number): T => tf.div(2, oneMinusCNormSq(sq(x), c));
@@ -50,8 +54,8 @@ export const logmap0 = (y: T, c: number): T => tf.mul(artanhOverX(tf.mul(safeNor
 /** d(x, y) = (2/√c) asinh(√u), keepdims. */
 export function dist(x: T, y: T, c: number): T {
   const u = tf.div(tf.mul(sq(tf.sub(x, y)), c), tf.mul(oneMinusCNormSq(sq(x), c), oneMinusCNormSq(sq(y), c)));
-  const d = tf.mul(tf.asinh(tf.sqrt(tf.maximum(u, MIN_NORM * MIN_NORM))), 2 / Math.sqrt(c));
-  return tf.where(tf.greater(u, 0), d, tf.zerosLike(d));
+  // u floored at MIN_NORM²: d(x, x) = (2/√c)·asinh(1e-15) ≈ 2e-15, with a zero gradient there
+  return tf.mul(tf.asinh(tf.sqrt(tf.maximum(u, MIN_NORM * MIN_NORM))), 2 / Math.sqrt(c));
 }
 
 export function expmap(x: T, v: T, c: number): T {

@@ -160,11 +160,16 @@ export class TfjsVAE {
     const r = tf.squeeze(G.dist(locB, z, c.curvature), [-1]);
     const t = tf.mul(r, Math.sqrt(c.curvature));
     // log(sinh t / t): series t²/6 near 0, t − log 2 − log t for large t
-    const small = tf.less(t, 1e-3);
-    const big = tf.greater(t, 20);
-    const safe = tf.where(tf.logicalOr(small, big), tf.onesLike(t), t);
-    const mid = tf.log(tf.div(tf.sinh(safe), safe));
-    const lsx = tf.where(small, tf.div(tf.square(t), 6), tf.where(big, tf.sub(tf.sub(t, Math.log(2)), tf.log(tf.where(big, t, tf.onesLike(t)))), mid));
+    const notSmall = G.above(tf.sub(t, 1e-3));
+    const big = G.above(tf.sub(t, 20));
+    const mid = tf.sub(notSmall, big); // 1 on [1e-3, 20]
+    const safeMid = tf.add(tf.mul(t, mid), tf.sub(1, mid)); // t there, 1 elsewhere
+    const safeBig = tf.add(tf.mul(t, big), tf.sub(1, big));
+    const lsx = tf.addN([
+      tf.mul(tf.sub(1, notSmall), tf.div(tf.square(t), 6)),
+      tf.mul(mid, tf.log(tf.div(tf.sinh(safeMid), safeMid))),
+      tf.mul(big, tf.sub(tf.sub(safeBig, Math.log(2)), tf.log(safeBig))),
+    ]);
     return tf.sub(normal(u), tf.mul(lsx, c.latent_dim - 1));
   }
 

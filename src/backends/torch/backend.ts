@@ -162,6 +162,17 @@ export class TorchBackend implements ComputeBackend {
     this.lastCheckpoint = path;
   }
 
+  /** One step on fixed inputs and noise, reporting every intermediate (the parity suite); the model is left unchanged. */
+  async parity(batch: TripletBatch, eps: Float32Array, epsShape: number[]) {
+    const shape = [batch.size, 1, batch.m, batch.m, batch.m];
+    const tensors: Tensor[] = [
+      ...(['anchor', 'positive', 'negative'] as const).map((name): Tensor => ({ name, dtype: 'float32', shape, data: batch[name] })),
+      { name: 'eps', dtype: 'float32', shape: epsShape, data: eps },
+    ];
+    const r = await this.primary.request('parity', {}, tensors);
+    return { result: r.result, tensors: r.tensors };
+  }
+
   /** Sends frames to the primary worker and back unchanged (transport benchmark). */
   async echo(frames: TensorFrame[]): Promise<Map<string, Tensor>> {
     return (await this.primary.request('echo', {}, frames)).tensors;
