@@ -21,6 +21,7 @@
  *  - k-means labels of the dense embeddings: at least 99.9 % of voxels agree.
  */
 
+import { existsSync, readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { kmeans } from '../cluster/kmeans.js';
 import { synthVolume } from '../data/synth.js';
@@ -94,7 +95,9 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
     let weights: Map<string, Tensor>;
     if (options.weights) {
       const file = await readSafetensors(options.weights);
+      // the configuration: --config, else the file's metadata (tfjs saves), else the torch checkpoint's .json sidecar
       if (!options.config && file.metadata.config) config = JSON.parse(file.metadata.config) as ModelConfig;
+      else if (!options.config && existsSync(`${options.weights}.json`)) config = (JSON.parse(readFileSync(`${options.weights}.json`, 'utf8')) as { config: ModelConfig }).config;
       weights = new Map([...file.tensors].filter(([k]) => !k.startsWith('adam.') && !k.startsWith('rng.')).map(([k, v]) => [k.startsWith('model.') ? k.slice(6) : k, v]));
       const cfgOnly = Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'min_scale')) as ModelConfig;
       config = cfgOnly;

@@ -8,6 +8,7 @@ import { registerCluster } from './cluster.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerImportCheckpoint } from './import-checkpoint.js';
+import { registerParity } from './parity.js';
 import { registerInfo } from './info.js';
 import { registerSynth } from './synth.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerDoctor(program);
   registerImportCheckpoint(program);
+  registerParity(program);
   for (const cmd of program.commands) {
     cmd.showHelpAfterError('(run with --help for usage)').exitOverride((err) => {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);

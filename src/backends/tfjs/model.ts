@@ -4,8 +4,9 @@
  *
  * Parameters are tf.Variables in PyTorch layout; the conversions to TensorFlow.js layouts happen at
  * use, in one place (the `layout` helpers below): Conv3d [out, in, k, k, k] → filter [k, k, k, in, out];
- * ConvTranspose3d [in, out, k, k, k] → flipped Conv3d filter (stride 1) or conv3dTranspose filter
- * [k, k, k, out, in]; activations NCDHW (PyTorch) ↔ NDHWC (TensorFlow.js); linear heads keep
+ * ConvTranspose3d [in, out, k, k, k] → the flipped Conv3d filter [k, k, k, in, out]
+ * (stride > 1: applied to the zero-interleaved input); activations NCDHW (PyTorch) ↔ NDHWC
+ * (TensorFlow.js); linear heads keep
  * [out, in]. Gradients therefore come back in PyTorch layout too, which the parity suite compares.
  */
 
@@ -15,6 +16,7 @@ import type { Tensor as WireTensor } from '../../protocol/codec.js';
 import { type ResolvedConfig, featureSizes, resolveModelConfig } from '../config.js';
 import type { ModelConfig } from '../types.js';
 import * as G from './geometry.js';
+import { conv3dTransposeFull, conv3dValid } from './kernels.js';
 
 type T = tf.Tensor;
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -30,8 +32,6 @@ const layout = {
   convFilter: (w: T) => tf.transpose(w, [2, 3, 4, 1, 0]),
   /** ConvTranspose3d weight [in, out, k, k, k] → the equivalent stride-1 Conv3d filter [k, k, k, in, out]. */
   deconvAsConvFilter: (w: T) => tf.transpose(tf.reverse(w, [2, 3, 4]), [2, 3, 4, 0, 1]),
-  /** ConvTranspose3d weight [in, out, k, k, k] → tfjs conv3dTranspose filter [k, k, k, out, in]. */
-  deconvFilter: (w: T) => tf.transpose(w, [2, 3, 4, 1, 0]),
 };
 
 export interface LossTerms {
@@ -96,7 +96,7 @@ export class TfjsVAE {
     let h = x;
     c.strides.forEach((stride, i) => {
       if (c.padding > 0) h = tf.pad(h, [[0, 0], [c.padding, c.padding], [c.padding, c.padding], [c.padding, c.padding], [0, 0]]);
-      h = tf.relu(tf.add(tf.conv3d(h as tf.Tensor5D, layout.convFilter(this.p(`encoder.${i}.weight`)) as tf.Tensor5D, stride, 'valid'), this.p(`encoder.${i}.bias`)));
+      h = tf.relu(tf.add(conv3dValid(h as tf.Tensor5D, layout.convFilter(this.p(`encoder.${i}.weight`)) as tf.Tensor5D, stride), this.p(`encoder.${i}.bias`)));
     });
     return h;
   }
@@ -137,11 +137,9 @@ export class TfjsVAE {
       if (stride === 1) {
         const q = k - 1 - c.padding;
         if (q > 0) h = tf.pad(h, [[0, 0], [q, q], [q, q], [q, q], [0, 0]]);
-        h = tf.conv3d(h as tf.Tensor5D, layout.deconvAsConvFilter(w) as tf.Tensor5D, 1, 'valid');
+        h = conv3dValid(h as tf.Tensor5D, layout.deconvAsConvFilter(w) as tf.Tensor5D, 1);
       } else {
-        const s0 = h.shape[1] as number;
-        const full = (s0 - 1) * stride + k;
-        const out = tf.conv3dTranspose(h as tf.Tensor5D, layout.deconvFilter(w) as tf.Tensor5D, [n, full, full, full, w.shape[1] as number], stride, 'valid');
+        const out = conv3dTransposeFull(h as tf.Tensor5D, layout.deconvAsConvFilter(w) as tf.Tensor5D, stride);
         const target = sizes[i];
         h = tf.slice(out, [0, c.padding, c.padding, c.padding, 0], [n, target, target, target, w.shape[1] as number]);
       }
@@ -268,7 +266,7 @@ export class TfjsVAE {
     let h = this.features(tf.reshape(volume, [1, D, H, W, 1]));
     h = tf.slice(h, [0, origin, origin, origin, 0], [-1, -1, -1, -1, -1]);
     const w = tf.reshape(this.p('head_mu.weight'), [c.latent_dim, c.enc_channels[c.enc_channels.length - 1], this.s, this.s, this.s]);
-    let t = tf.add(tf.conv3d(h as tf.Tensor5D, layout.convFilter(w) as tf.Tensor5D, stride, 'valid'), this.p('head_mu.bias'));
+    let t = tf.add(conv3dValid(h as tf.Tensor5D, layout.convFilter(w) as tf.Tensor5D, stride), this.p('head_mu.bias'));
     t = tf.slice(t, [0, 0, 0, 0, 0], [1, outShape[0], outShape[1], outShape[2], c.latent_dim]);
     t = tf.reshape(t, [...outShape, c.latent_dim]);
     return c.hyperbolic ? G.expmap0(t, c.curvature) : t;
