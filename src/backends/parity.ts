@@ -30,7 +30,7 @@ import type { Tensor } from '../protocol/codec.js';
 import { Rng } from '../random.js';
 import { denseWindowOrigin, resampleVolume } from '../sampling/resample.js';
 import { TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { modelWeights, readSafetensors } from '../weights/safetensors.js';
 import { TfjsBackend } from './tfjs/backend.js';
 import type { Engine } from './tfjs/engine.js';
 import { TorchBackend } from './torch/backend.js';
@@ -98,7 +98,7 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
       // the configuration: --config, else the file's metadata (tfjs saves), else the torch checkpoint's .json sidecar
       if (!options.config && file.metadata.config) config = JSON.parse(file.metadata.config) as ModelConfig;
       else if (!options.config && existsSync(`${options.weights}.json`)) config = (JSON.parse(readFileSync(`${options.weights}.json`, 'utf8')) as { config: ModelConfig }).config;
-      weights = new Map([...file.tensors].filter(([k]) => !k.startsWith('adam.') && !k.startsWith('rng.')).map(([k, v]) => [k.startsWith('model.') ? k.slice(6) : k, v]));
+      weights = modelWeights(file.tensors);
       const cfgOnly = Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'min_scale')) as ModelConfig;
       config = cfgOnly;
       await torch.init(config, seed);

@@ -64,5 +64,7 @@ export interface ComputeBackend {
   setWeights(weights: Map<string, Tensor>): Promise<void>;
   save(path: string): Promise<void>;
   load(path: string): Promise<void>;
+  /** Model weights from a safetensors file written by either backend (a checkpoint or a weights save). */
+  loadWeights(path: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** `hyperseg bench <what>`: benchmarks that print figures (ratios against a baseline in the same run). */
 
 import type { Command } from 'commander';
+import { benchBackends } from '../bench/backends.js';
 import { benchClustering } from '../bench/clustering.js';
 import { benchSampler } from '../bench/sampler.js';
 import { benchTrain, benchTransport } from '../bench/worker.js';
@@ -116,5 +117,23 @@ export function registerBench(program: Command): void {
         `  Python loop in the worker: ${r.python.stepsPerSecond.toFixed(2)} steps/s`,
         `  orchestration overhead: ${(100 * r.overhead).toFixed(1)}% of a step`,
       ].join('\n') + '\n');
+    }));
+  bench
+    .command('backends')
+    .description('train steps/s and encoded patches/s for torch and each TensorFlow.js engine, with ratios to torch')
+    .option('--preset <p>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
+    .option('--batch <b>', 'triplets per train step', parseIntOption('--batch', 1), 16)
+    .option('--steps <n>', 'train steps timed per tfjs engine (torch: 4×)', parseIntOption('--steps', 1), 3)
+    .option('--encode <n>', 'patches encoded', parseIntOption('--encode', 8), 256)
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: { preset: 'small' | 'valid' | 'paper'; batch: number; steps: number; encode: number; json?: boolean }) => {
+      const r = await benchBackends({ preset: flags.preset, batch: flags.batch, steps: flags.steps, encode: flags.encode });
+      if (flags.json) {
+        process.stdout.write(`${toJson(r)}\n`);
+        return;
+      }
+      process.stdout.write([`${r.preset} preset, ${r.batch} triplets per step`, 'backend  engine                               train steps/s  ×torch     patches/s  ×torch',
+        ...r.rows.map((x) => `${x.backend.padEnd(8)} ${x.engine.padEnd(36)} ${x.trainStepsPerSecond.toFixed(3).padEnd(14)} ${x.trainRatioToTorch.toFixed(4).padEnd(10)} ${x.encodePatchesPerSecond.toFixed(1).padEnd(10)} ${x.encodeRatioToTorch.toFixed(4)}`)].join('\n') + '\n');
     }));
 }

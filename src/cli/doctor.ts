@@ -1,8 +1,8 @@
 /** `hyperseg doctor`: what this machine can run — Node, Python and torch (through pythonia), CUDA, the worker round trip, tfjs engines. */
 
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import type { Command } from 'commander';
+import { availableEngines, selectEngine } from '../backends/tfjs/engine.js';
 import { TorchBackend } from '../backends/torch/backend.js';
 import { probePython } from '../control/python.js';
 import { PROTOCOL_VERSION } from '../protocol/codec.js';
@@ -14,8 +14,6 @@ interface Check {
   detail: string;
   required: boolean;
 }
-
-const TFJS_ENGINES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs'];
 
 export function registerDoctor(program: Command): void {
   program
@@ -51,16 +49,14 @@ export function registerDoctor(program: Command): void {
       } catch (e) {
         add('worker', false, (e as Error).message);
       }
-      const require = createRequire(import.meta.url);
-      const engines = TFJS_ENGINES.filter((m) => {
-        try {
-          require.resolve(m);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      add('tfjs', engines.length > 0, engines.length ? `installed: ${engines.join(', ')}` : 'no TensorFlow.js engine installed (the tfjs backend is not available yet)', false);
+      try {
+        const engines = await availableEngines();
+        const chosen = await selectEngine();
+        const native = engines.includes('node') || engines.includes('node-gpu');
+        add('tfjs', true, `TensorFlow.js engine: ${chosen} (available: ${engines.join(', ')}${native ? '' : '; the native tfjs-node engine is not installed: its install downloads libtensorflow, which needs network'})`, false);
+      } catch (e) {
+        add('tfjs', false, (e as Error).message, false);
+      }
       const ok = checks.every((c) => c.ok || !c.required);
       if (flags.json) {
         process.stdout.write(`${toJson({ ok, checks })}\n`);

@@ -85,3 +85,18 @@ export async function readSafetensors(path: string) {
 export async function writeSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
+
+/**
+ * The model parameters of a weights file: plain names as they are, or the `model.` entries of a
+ * torch checkpoint (which also holds `adam.*` optimiser state and `rng.*`), renamed without the prefix.
+ */
+export function modelWeights(tensors: Map<string, Tensor>): Map<string, Tensor> {
+  const prefixed = [...tensors.keys()].some((k) => k.startsWith('model.'));
+  const out = new Map<string, Tensor>();
+  for (const [k, v] of tensors) {
+    if (prefixed && !k.startsWith('model.')) continue;
+    const name = prefixed ? k.slice('model.'.length) : k;
+    out.set(name, { ...v, name });
+  }
+  return out;
+}

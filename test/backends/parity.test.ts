@@ -38,3 +38,41 @@ describe('parity: torch and TensorFlow.js compute the same model', () => {
     }, 300_000);
   }
 });
+
+describe('parity on the wasm engine and on weights a user trained', () => {
+  it('the full model on the wasm engine passes every comparison', async () => {
+    const r = await runParity({ config: { preset: 'small' }, engine: 'wasm', batch: 3 });
+    expect(r.engine).toBe('wasm');
+    expect(r.rows.filter((row) => !row.ok)).toEqual([]);
+  }, 300_000);
+});
+
+describe('one weights file, both backends', () => {
+  it('weights saved by tfjs load into the torch backend and the reverse, giving the same encodings', async () => {
+    const { TfjsBackend } = await import('../../src/backends/tfjs/backend.js');
+    const { tempDir } = await import('../helpers/tmp.js');
+    const { join } = await import('node:path');
+    const dir = tempDir();
+    const torchB = await TorchBackend.start({ threads: 1 });
+    const tfjsB = await TfjsBackend.start({ engine: 'cpu' });
+    try {
+      const x = Float32Array.from({ length: 3000 }, (_, i) => Math.cos(i * 0.02));
+      await tfjsB.init({ preset: 'small' }, 21);
+      await tfjsB.save(join(dir, 'from-tfjs.safetensors'));
+      await torchB.init({ preset: 'small' }, 0);
+      await torchB.loadWeights(join(dir, 'from-tfjs.safetensors'));
+      const a = (await tfjsB.encode(x, 3, 10)).mu;
+      const b = (await torchB.encode(x, 3, 10)).mu;
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5);
+      await torchB.init({ preset: 'small' }, 22);
+      await torchB.save(join(dir, 'from-torch.safetensors'));
+      await tfjsB.loadWeights(join(dir, 'from-torch.safetensors'));
+      const c = (await torchB.encode(x, 3, 10)).mu;
+      const d = (await tfjsB.encode(x, 3, 10)).mu;
+      for (let i = 0; i < c.length; i++) expect(Math.abs(c[i] - d[i])).toBeLessThan(1e-5);
+    } finally {
+      await tfjsB.close();
+      await torchB.close();
+    }
+  }, 180_000);
+});

@@ -213,3 +213,36 @@ describe('hyperseg bench transport / train (short runs against a real worker)', 
     expect(j.overhead).toBeCloseTo(1 - j.python.seconds / j.typescript.seconds, 6);
   }, 120_000);
 });
+
+describe('hyperseg parity (as a user runs it)', () => {
+  it('on default weights: a table of every comparison, exit 0', () => {
+    const r = hyperseg('parity');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/encoder mu\s+\S+\s+\S+\s+rel ≤ 0.0001/);
+    expect(r.stdout).toMatch(/grad decoder\.0\.inner\.weight/);
+    expect(r.stdout).toMatch(/parity: all \d+ comparisons within tolerance/);
+  }, 300_000);
+
+  it('on weights trained with the torch backend (a checkpoint and its config)', async () => {
+    const { TorchBackend } = await import('../../src/backends/torch/backend.js');
+    const { TripletSampler } = await import('../../src/sampling/triplets.js');
+    const { synthVolume } = await import('../../src/data/synth.js');
+    const { Rng } = await import('../../src/random.js');
+    const b = await TorchBackend.start({ threads: 1 });
+    const ck = join(dir, 'trained.safetensors');
+    try {
+      await b.init({ preset: 'small', gyroconv: false }, 4);
+      const v = synthVolume(0, 2, 24);
+      for (const batch of new TripletSampler([{ data: v.image, shape: v.shape }], {}, new Rng(1)).batches(5, 8)) await b.trainStep(batch);
+      await b.save(ck);
+    } finally {
+      await b.close();
+    }
+    const r = hyperseg('parity', '--weights', ck, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.ok).toBe(true);
+    expect(j.config.gyroconv).toBe(false);
+    expect(hyperseg('parity', '--config', 'not json').code).toBe(2);
+  }, 300_000);
+});

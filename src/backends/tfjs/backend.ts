@@ -8,7 +8,7 @@ import { HypersegError } from '../../errors.js';
 import type { Tensor } from '../../protocol/codec.js';
 import { Rng } from '../../random.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
-import { readSafetensors, writeSafetensors } from '../../weights/safetensors.js';
+import { modelWeights, readSafetensors, writeSafetensors } from '../../weights/safetensors.js';
 import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { type Engine, selectEngine } from './engine.js';
@@ -98,8 +98,11 @@ export class TfjsBackend implements ComputeBackend {
   async load(path: string): Promise<void> {
     const { tensors } = await readSafetensors(path);
     const model = this.need();
-    const weights = new Map([...tensors].filter(([k]) => !k.startsWith('adam.') && !k.startsWith('rng.')).map(([k, v]) => [k.startsWith('model.') ? k.slice(6) : k, v]));
-    model.setWeights(weights);
+    model.setWeights(modelWeights(tensors));
+  }
+
+  async loadWeights(path: string): Promise<void> {
+    await this.load(path);
   }
 
   async close(): Promise<void> {

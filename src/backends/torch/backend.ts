@@ -11,6 +11,7 @@
 import { HypersegError } from '../../errors.js';
 import { type Tensor, TensorFrame } from '../../protocol/codec.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
+import { modelWeights, readSafetensors } from '../../weights/safetensors.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { WorkerClient } from './client.js';
 import { type SpawnOptions, type WorkerProcess, spawnWorker } from './process.js';
@@ -171,6 +172,11 @@ export class TorchBackend implements ComputeBackend {
     ];
     const r = await this.primary.request('parity', {}, tensors);
     return { result: r.result, tensors: r.tensors };
+  }
+
+  async loadWeights(path: string): Promise<void> {
+    const { tensors } = await readSafetensors(path);
+    await this.setWeights(modelWeights(tensors));
   }
 
   /** Sends frames to the primary worker and back unchanged (transport benchmark). */
