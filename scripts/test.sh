@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 lockhash="$(sha256sum package-lock.json | cut -c1-16)"
 if [ ! -f node_modules/.hyperseg-lock ] || [ "$(cat node_modules/.hyperseg-lock)" != "$lockhash" ]; then
-  npm ci --no-audit --no-fund
+  # onnxruntime-node ships its CPU library; without this its install script tries to download CUDA parts
+  ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund
   echo "$lockhash" > node_modules/.hyperseg-lock
 fi
 python="$(bash scripts/python-env.sh path)"

@@ -32,7 +32,7 @@ from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, e
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity"]
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity", "export_onnx"]
 
 
 def check_endpoint(endpoint: str, allow_remote: bool) -> None:
@@ -233,6 +233,33 @@ class Worker:
         self.opt.load_state_dict(saved_opt)
         return result, res_t
 
+    def op_export_onnx(self, args, tensors):
+        """The encoder (patches [B, 1, m, m, m] -> mu, scale) as an ONNX graph at `path`, batch size
+        dynamic, for ONNX Runtime in TypeScript (inference without Python)."""
+        self.need_model()
+        path = str(args.get("path", ""))
+        class Encoder(torch.nn.Module):
+            def __init__(self, vae):
+                super().__init__()
+                self.vae = vae  # a submodule: its parameters are exported as initialisers
+
+            def forward(self, x):
+                return self.vae.encode(x)
+
+        m = self.cfg.m
+        x = torch.zeros(2, 1, m, m, m, device=self.device)
+        tmp = path + ".tmp"
+        self.model.eval()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(Encoder(self.model), x, tmp, input_names=["patches"], output_names=["mu", "scale"],
+                                  dynamic_axes={"patches": {0: "B"}, "mu": {0: "B"}, "scale": {0: "B"}}, opset_version=13)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise ProtocolError("IO", f"cannot write {path}: {e}") from None
+        return {"path": path}, {}
+
     def op_shutdown(self, args, tensors):
         self.stop = True
         return {"bye": True}, {}
@@ -260,7 +287,10 @@ class Worker:
             return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": e.code, "message": e.message}})
         except Exception as e:  # the worker must survive anything a request triggers
             traceback.print_exc(file=sys.stderr)
-            return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": "INTERNAL", "message": f"{type(e).__name__}: {e}"}})
+            text = f"{type(e).__name__}: {e}"
+            if len(text) > 2000:  # exceptions may embed whole tensors
+                text = text[:2000] + " …"
+            return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": "INTERNAL", "message": text}})
 
 
 def main(argv=None) -> int:

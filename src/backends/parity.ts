@@ -3,7 +3,8 @@
  * the same noise, and a comparison of everything the model computes — encoder mu and scale, the
  * decoder's first (gyroplane) layer, the reconstruction, each loss term, the gradient of every
  * parameter, every parameter after one Adam step, and the dense path's per-voxel mu — plus the
- * agreement of k-means labels on the two backends' embeddings of a test volume.
+ * agreement of k-means labels on the two backends' embeddings of a test volume; and a third engine,
+ * ONNX Runtime, running the encoder exported from the same weights.
  *
  * Differences are reported as max |a − b| and that divided by max |reference| (a per-tensor relative
  * error; element-wise ratios are meaningless for entries near zero). Tolerances, for float32 on
@@ -21,7 +22,9 @@
  *  - k-means labels of the dense embeddings: at least 99.9 % of voxels agree.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { kmeans } from '../cluster/kmeans.js';
 import { synthVolume } from '../data/synth.js';
@@ -31,6 +34,7 @@ import { Rng } from '../random.js';
 import { denseWindowOrigin, resampleVolume } from '../sampling/resample.js';
 import { TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
 import { modelWeights, readSafetensors } from '../weights/safetensors.js';
+import { OnnxEncoder } from './onnx/encoder.js';
 import { TfjsBackend } from './tfjs/backend.js';
 import type { Engine } from './tfjs/engine.js';
 import { TorchBackend } from './torch/backend.js';
@@ -66,6 +70,8 @@ export interface ParityOptions {
   engine?: Engine;
   batch?: number;
   torch?: TorchBackend;
+  /** Also compare ONNX Runtime's encoder (exported from the same weights); default true. */
+  onnx?: boolean;
 }
 
 function compare(name: string, a: ArrayLike<number>, ref: ArrayLike<number>, kind: 'rel' | 'abs', tolerance: number, include?: (i: number) => boolean): ParityRow {
@@ -169,6 +175,20 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
       const match = matchClusters(lb, la);
       const agree = match.overlap / la.length;
       rows.push({ tensor: 'k-means labels (k = 3) on dense mu', maxAbs: 1 - agree, maxRel: 1 - agree, kind: 'agree', tolerance: 0.999, ok: agree >= 0.999 });
+    }
+    if (options.onnx !== false) {
+      // the third engine: ONNX Runtime running the encoder exported from the same weights
+      const dir = mkdtempSync(join(tmpdir(), 'hyperseg-onnx-'));
+      try {
+        await torch.setWeights(weights);
+        await torch.exportOnnx(join(dir, 'encoder.onnx'));
+        const onnx = await OnnxEncoder.load(join(dir, 'encoder.onnx'), 1);
+        const [a, b] = await Promise.all([onnx.encode(tb.anchor, batch, m), torch.encode(tb.anchor, batch, m)]);
+        rows.push(compare('onnxruntime encoder mu', a.mu, b.mu, 'rel', 1e-4));
+        rows.push(compare('onnxruntime encoder scale', a.scale, b.scale, 'rel', 1e-4));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
     return { ok: rows.every((r) => r.ok), config, engine: tfb.engine, torch: String(torch.info().torch), rows };
   } finally {

@@ -3,6 +3,10 @@
  * and each TensorFlow.js engine, on the same preset, batch and inputs, in one run; ratios to torch.
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OnnxEncoder } from '../backends/onnx/encoder.js';
 import { TfjsBackend } from '../backends/tfjs/backend.js';
 import { type Engine, availableEngines } from '../backends/tfjs/engine.js';
 import { TorchBackend } from '../backends/torch/backend.js';
@@ -47,11 +51,22 @@ export async function benchBackends(options: { preset?: 'small' | 'valid' | 'pap
   const rows: BackendRow[] = [];
   const torch = await TorchBackend.start({ threads: 2 });
   let ref: { train: number; enc: number };
+  const dir = mkdtempSync(join(tmpdir(), 'hyperseg-bench-'));
   try {
     ref = await measure(torch, preset, batch, steps * 4, encodeCount);
     rows.push({ backend: 'torch', engine: `torch ${String(torch.info().torch)} (cpu, 2 threads)`, trainStepsPerSecond: ref.train, encodePatchesPerSecond: ref.enc, trainRatioToTorch: 1, encodeRatioToTorch: 1 });
+    // ONNX Runtime: inference only, the encoder exported from the torch model's weights
+    await torch.exportOnnx(join(dir, 'encoder.onnx'));
+    const onnx = await OnnxEncoder.load(join(dir, 'encoder.onnx'), 2);
+    const patches = new Float32Array(encodeCount * 1000).map((_, i) => Math.sin(i * 0.001));
+    await onnx.encode(patches, 8, 10);
+    const t0 = performance.now();
+    await onnx.encode(patches, encodeCount, 10);
+    const enc = encodeCount / ((performance.now() - t0) / 1000);
+    rows.push({ backend: 'onnx', engine: 'onnxruntime-node (cpu, 2 threads)', trainStepsPerSecond: NaN, encodePatchesPerSecond: enc, trainRatioToTorch: NaN, encodeRatioToTorch: enc / ref.enc });
   } finally {
     await torch.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   for (const engine of (await availableEngines()) as Engine[]) {
     const b = await TfjsBackend.start({ engine });

@@ -179,6 +179,11 @@ export class TorchBackend implements ComputeBackend {
     await this.setWeights(modelWeights(tensors));
   }
 
+  /** Writes the encoder as an ONNX graph (for OnnxEncoder: TypeScript-only inference). */
+  async exportOnnx(path: string): Promise<void> {
+    await this.primary.request('export_onnx', { path });
+  }
+
   /** Sends frames to the primary worker and back unchanged (transport benchmark). */
   async echo(frames: TensorFrame[]): Promise<Map<string, Tensor>> {
     return (await this.primary.request('echo', {}, frames)).tensors;
