@@ -89,8 +89,15 @@ describe('torch backend: a real worker over ZeroMQ', () => {
     expect((await backend.encode(new Float32Array(1000), 1, 10)).mu.length).toBe(2);
   }, 60_000);
 
+  it('a request that times out does not disturb the next one (its late reply is dropped)', async () => {
+    const client = (backend as unknown as { primary: { request: (op: string, a: object, t: unknown[], ms: number) => Promise<unknown> } }).primary;
+    await expect(client.request('bench_train', { steps: 20, batch: 16 }, [], 300)).rejects.toThrow(/did not answer 'bench_train' within 0.3 s/);
+    expect((await backend.encode(new Float32Array(1000), 1, 10)).mu.length).toBe(2);
+  }, 120_000);
+
   it('a killed worker gives a clear error; restart() brings back the model from the last checkpoint', async () => {
     const probe = new Float32Array(1000).fill(0.3);
+    await backend.save(join(dir, 'before-kill.safetensors'));
     const before = (await backend.encode(probe, 1, 10)).mu;
     process.kill(backend.pid as number, 'SIGKILL');
     await expect(backend.encode(probe, 1, 10)).rejects.toThrow(/torch worker at ipc:\/\/.* killed by SIGKILL during 'encode'/);

@@ -18,6 +18,12 @@ export interface ClientOptions {
   curveServerKey?: string;
 }
 
+interface Pending {
+  op: string;
+  resolve: (m: Message) => void;
+  reject: (e: unknown) => void;
+}
+
 export class WorkerClient {
   readonly endpoint: string;
   private readonly socket: Dealer;
@@ -25,6 +31,9 @@ export class WorkerClient {
   private queue: Promise<unknown> = Promise.resolve();
   private deadReason: string | null = null;
   private readonly options: ClientOptions;
+  /** Requests awaiting their reply, by id (one at a time in practice: requests queue). */
+  private readonly pending = new Map<number, Pending>();
+  private reading = false;
 
   constructor(endpoint: string, options: ClientOptions = {}) {
     this.endpoint = endpoint;
@@ -37,8 +46,13 @@ export class WorkerClient {
       this.socket.curveSecretKey = pair.secretKey;
     }
     this.socket.connect(endpoint);
+    // One reaction for the client's lifetime (not one per request): a worker's death fails what waits.
     void options.died?.then((how) => {
       this.deadReason = how;
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(this.died(p.op));
+      }
     });
   }
 
@@ -61,36 +75,67 @@ export class WorkerClient {
     });
   }
 
+  /** The single reader: every reply goes to the request with its id; late replies are dropped. */
+  private startReader(): void {
+    if (this.reading) return;
+    this.reading = true;
+    void (async () => {
+      try {
+        for await (const frames of this.socket) {
+          let msg: Message;
+          try {
+            msg = decodeMessage(frames);
+          } catch (e) {
+            for (const [id, p] of this.pending) {
+              this.pending.delete(id);
+              p.reject(e);
+            }
+            continue;
+          }
+          const p = this.pending.get(msg.envelope.id);
+          if (!p) continue; // a late reply to a request that timed out
+          this.pending.delete(msg.envelope.id);
+          p.resolve(msg);
+        }
+      } catch {
+        // the socket was closed
+      } finally {
+        this.reading = false;
+      }
+    })();
+  }
+
   private async exchange(op: string, args: Record<string, unknown>, tensors: (Tensor | TensorFrame)[], timeoutMs: number) {
     if (this.deadReason !== null) throw this.died(op);
     const id = this.nextId++ >>> 0;
     const env: Envelope = { v: PROTOCOL_VERSION, id, op, args };
+    this.startReader();
+    const reply = new Promise<Message>((resolve, reject) => this.pending.set(id, { op, resolve, reject }));
     // Buffer views (not copies) of the frames: zeromq sends Buffers without copying them.
     await this.socket.send(encodeMessage(env, tensors).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HypersegError('TIMEOUT', `torch worker at ${this.endpoint} did not answer '${op}' within ${timeoutMs / 1000} s`)), timeoutMs);
-    });
-    const death = this.options.died?.then(() => {
-      throw this.died(op);
-    });
+    const timer = setTimeout(() => {
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      p.reject(new HypersegError('TIMEOUT', `torch worker at ${this.endpoint} did not answer '${op}' within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
     try {
-      for (;;) {
-        const frames = (await Promise.race([this.socket.receive(), deadline, ...(death ? [death] : [])])) as Buffer[];
-        const msg = decodeMessage(frames);
-        if (msg.envelope.id !== id) continue; // a late reply to an earlier, timed-out request
-        if (!msg.envelope.ok) {
-          const err = msg.envelope.error ?? { code: 'INTERNAL', message: 'no error block' };
-          throw new HypersegError('WORKER_ERROR', `torch worker: ${op} failed [${err.code}]: ${err.message}`);
-        }
-        return { ...msg, result: msg.envelope.result ?? {} };
+      const msg = await reply;
+      if (!msg.envelope.ok) {
+        const err = msg.envelope.error ?? { code: 'INTERNAL', message: 'no error block' };
+        throw new HypersegError('WORKER_ERROR', `torch worker: ${op} failed [${err.code}]: ${err.message}`);
       }
+      return { ...msg, result: msg.envelope.result ?? {} };
     } finally {
       clearTimeout(timer);
     }
   }
 
   close(): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new HypersegError('WORKER_DIED', `connection to the torch worker at ${this.endpoint} was closed during '${p.op}'`));
+    }
     this.socket.close();
   }
 }
