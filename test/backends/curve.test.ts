@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,14 +14,31 @@ describe('remote workers: CURVE-encrypted tcp', () => {
 
   it('a client with the server key talks to a worker serving with --allow-remote; one without it gets no answer', async () => {
     const server = curveKeyPair();
-    const port = 20000 + (process.pid % 20000);
+    // a port the system reports free
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
     const endpoint = `tcp://127.0.0.1:${port}`;
-    proc = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--curve-secret-key', server.secretKey, '--threads', '1'], {
+    const child = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--curve-secret-key', server.secretKey, '--threads', '1'], {
       env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise<void>((resolve) => proc?.stdout?.on('data', (d: Buffer) => d.toString().includes('READY') && resolve()));
-    const good = new WorkerClient(endpoint, { curveServerKey: server.publicKey, timeoutMs: 20_000 });
+    proc = child;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('worker not ready within 60 s')), 60_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('READY')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`worker exited with ${code} before READY`)));
+    });
+    const good = new WorkerClient(endpoint, { curveServerKey: server.publicKey, timeoutMs: 30_000 });
     const hello = await good.request('hello');
     expect(hello.result.protocol).toBe(1);
     good.close();
