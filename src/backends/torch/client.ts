@@ -111,14 +111,16 @@ export class WorkerClient {
     const env: Envelope = { v: PROTOCOL_VERSION, id, op, args };
     this.startReader();
     const reply = new Promise<Message>((resolve, reject) => this.pending.set(id, { op, resolve, reject }));
-    // Buffer views (not copies) of the frames: zeromq sends Buffers without copying them.
-    await this.socket.send(encodeMessage(env, tensors).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
+    // The timer covers the send too: a DEALER with no reachable peer blocks sends indefinitely.
     const timer = setTimeout(() => {
       const p = this.pending.get(id);
       if (!p) return;
       this.pending.delete(id);
       p.reject(new HypersegError('TIMEOUT', `torch worker at ${this.endpoint} did not answer '${op}' within ${timeoutMs / 1000} s`));
     }, timeoutMs);
+    // Buffer views (not copies) of the frames: zeromq sends Buffers without copying them.
+    const sent = this.socket.send(encodeMessage(env, tensors).map((f) => Buffer.from(f.buffer, f.byteOffset, f.byteLength)));
+    await Promise.race([sent, reply.then(() => undefined, () => undefined)]);
     try {
       const msg = await reply;
       if (!msg.envelope.ok) {
