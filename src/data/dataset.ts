@@ -95,6 +95,7 @@ export async function writeSynthDataset(options: SynthOptions): Promise<SynthMan
   for (const k of ['train', 'val', 'test'] as const) for (const i of split[k]) splitOf.set(i, k);
   const volumes: ManifestVolume[] = [];
   const preview: ReturnType<typeof synthVolume>[] = [];
+  let manifest: SynthManifest | null = null;
   await buildDirAtomically(options.out, options.force ?? false, async (dir) => {
     await mkdir(join(dir, 'images'));
     await mkdir(join(dir, 'labels'));
@@ -112,10 +113,10 @@ export async function writeSynthDataset(options: SynthOptions): Promise<SynthMan
       options.onProgress?.(i + 1, count);
     }
     await renderSynthPreview(preview).save(join(dir, 'preview.png'));
-    const manifest = makeManifest(seed, count, size, irregular, split, volumes);
+    manifest = makeManifest(seed, count, size, irregular, split, volumes);
     await writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   });
-  return makeManifest(seed, count, size, irregular, split, volumes);
+  return manifest as unknown as SynthManifest;
 }
 
 function makeManifest(seed: number, count: number, size: number, irregular: boolean, split: ReturnType<typeof synthSplit>, volumes: ManifestVolume[]): SynthManifest {
