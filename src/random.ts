@@ -38,6 +38,23 @@ export class Rng {
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
 
+  /** The generator's full state (for checkpoints: `Rng.fromState(r.state())` continues the sequence exactly). */
+  state(): number[] {
+    return [this.a, this.b, this.c, this.d, this.spare, this.hasSpare ? 1 : 0];
+  }
+
+  static fromState(state: readonly number[]): Rng {
+    if (!Array.isArray(state) || state.length !== 6 || state.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+      throw new HypersegError('INVALID_INPUT', `random generator state must be 6 finite numbers, got ${JSON.stringify(state)}`);
+    }
+    const r = new Rng(0);
+    [r.a, r.b, r.c, r.d] = state.slice(0, 4).map((v) => v | 0);
+    if ((r.a | r.b | r.c | r.d) === 0) throw new HypersegError('INVALID_INPUT', 'random generator state is all zero');
+    r.spare = state[4];
+    r.hasSpare = state[5] === 1;
+    return r;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;

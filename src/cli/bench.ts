@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { benchBackends } from '../bench/backends.js';
 import { benchClustering } from '../bench/clustering.js';
 import { benchSampler } from '../bench/sampler.js';
+import { benchSegment } from '../bench/segment.js';
 import { benchTrain, benchTransport } from '../bench/worker.js';
 import { HypersegError } from '../errors.js';
 import { action, parseChoice, parseIntOption, toJson } from './run.js';
@@ -135,5 +136,33 @@ export function registerBench(program: Command): void {
       }
       process.stdout.write([`${r.preset} preset, ${r.batch} triplets per step`, 'backend  engine                               train steps/s  ×torch     patches/s  ×torch',
         ...r.rows.map((x) => `${x.backend.padEnd(8)} ${x.engine.padEnd(36)} ${x.trainStepsPerSecond.toFixed(3).padEnd(14)} ${x.trainRatioToTorch.toFixed(4).padEnd(10)} ${x.encodePatchesPerSecond.toFixed(1).padEnd(10)} ${x.encodeRatioToTorch.toFixed(4)}`)].join('\n') + '\n');
+    }));
+  bench
+    .command('segment')
+    .description('dense vs per-patch inference on a 50³ volume (same backend and weights): voxels/s, speed-up, agreement; and one BraTS-size volume: time and peak memory')
+    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--preset <p>', 'small | valid (the dense path needs a stride-1 unpadded encoder)', parseChoice('--preset', ['small', 'valid'] as const), 'valid')
+    .option('--planes <n>', 'z-planes of the 50³ volume timed on the per-patch path', parseIntOption('--planes', 1, 50), 4)
+    .option('--brats-preset <p>', 'preset for the BraTS-size volume', parseChoice('--brats-preset', ['small', 'valid'] as const), 'small')
+    .option('--no-brats', 'skip the BraTS-size volume')
+    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: { backend: 'torch' | 'tfjs'; preset: 'small' | 'valid'; planes: number; bratsPreset: 'small' | 'valid'; brats: boolean; threads?: number; json?: boolean }) => {
+      const r = await benchSegment({ backend: flags.backend, preset: flags.preset, planes: flags.planes, brats: flags.brats, bratsPreset: flags.bratsPreset, threads: flags.threads });
+      if (flags.json) {
+        process.stdout.write(`${toJson(r)}\n`);
+        return;
+      }
+      const lines = [
+        `${r.preset} preset on ${String(r.backend.backend)}, 50³ volume`,
+        `  dense:     ${r.dense.voxelsPerSecond.toFixed(0)} voxels/s (${r.dense.seconds.toFixed(2)} s for the volume)`,
+        `  per-patch: ${r.perPatch.voxelsPerSecond.toFixed(0)} voxels/s (${r.perPatch.voxels} voxels timed)`,
+        `  speed-up ${r.speedup.toFixed(1)}×; largest embedding difference ${r.maxAbsDifference.toExponential(2)}; k-means (k = 4) label agreement ${(100 * r.labelAgreement).toFixed(2)}%`,
+      ];
+      if (r.brats) {
+        lines.push(`BraTS-size ${r.brats.shape.join('×')} volume, ${r.brats.preset} preset, dense path: ${r.brats.seconds.toFixed(1)} s (${r.brats.voxelsPerSecond.toFixed(0)} voxels/s, ${r.brats.slabs} slabs); peak memory Node ${r.brats.nodePeakRssMB.toFixed(0)} MiB, worker ${r.brats.workerPeakRssMB === null ? 'n/a' : `${r.brats.workerPeakRssMB.toFixed(0)} MiB`}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
     }));
 }

@@ -1,14 +1,17 @@
 /** `hyperseg evaluate`: scores a predicted label volume against a ground-truth one (NIfTI). */
 
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { evaluateRun } from '../pipeline/report.js';
 import { labelData, readNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
 import { evaluateSegmentation } from '../eval/evaluate.js';
 import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
 
 interface EvaluateFlags {
-  pred: string;
-  truth: string;
+  run?: string;
+  pred?: string;
+  truth?: string;
   classes?: number[];
   hungarian?: boolean;
   surface: 'auto' | 'always' | 'never';
@@ -23,9 +26,10 @@ const fmt = (v: number, digits = 4): string => (Number.isNaN(v) ? 'n/a' : v === 
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
-    .description('Dice, IoU (and for binary tasks HD, HD95, ASSD) of a predicted label volume against the truth')
-    .requiredOption('--pred <file>', 'predicted labels (.nii or .nii.gz)')
-    .requiredOption('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
+    .description('score a segmentation folder (--run: report.md + report.json), or one predicted label volume against the truth (Dice, IoU; HD, HD95, ASSD for binary tasks)')
+    .option('--run <dir>', 'a folder written by `hyperseg segment`: Hungarian-matched Dice per level (synthetic) or whole-tumour Dice and HD95 (BraTS), report.md + report.json')
+    .option('--pred <file>', 'predicted labels (.nii or .nii.gz)')
+    .option('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
     .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth)', parseIntList('--classes'))
     .option('--hungarian', 'match predicted clusters to classes by maximum overlap first')
     .option('--surface <mode>', 'surface distances: auto (binary tasks), always, never', parseChoice('--surface', ['auto', 'always', 'never'] as const), 'auto')
@@ -34,6 +38,18 @@ export function registerEvaluate(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: EvaluateFlags) => {
+      if (flags.run !== undefined) {
+        if (flags.pred || flags.truth) throw new HypersegError('INVALID_ARGUMENT', 'pass either --run DIR or --pred and --truth, not both');
+        const r = await evaluateRun(flags.run);
+        if (flags.json) process.stdout.write(`${toJson({ ok: true, report: `${flags.run}/report.md`, aggregates: r.aggregates, cases: r.cases })}\n`);
+        else {
+          const md = await readFile(`${flags.run}/report.md`, 'utf8');
+          const table = md.split('\n').filter((l) => l.startsWith('|')).slice(0, 3);
+          process.stdout.write(`${r.aggregates.length ? table.join('\n') : 'no ground truth to score'}\nreport: ${flags.run}/report.md (and report.json)\n`);
+        }
+        return;
+      }
+      if (!flags.pred || !flags.truth) throw new HypersegError('INVALID_ARGUMENT', 'pass --run DIR, or both --pred FILE and --truth FILE');
       const [pred, truth] = await Promise.all([
         readNifti(flags.pred, { maxVoxels: flags.maxVoxels }),
         readNifti(flags.truth, { maxVoxels: flags.maxVoxels }),

@@ -10,7 +10,10 @@ import { registerEvaluate } from './evaluate.js';
 import { registerImportCheckpoint } from './import-checkpoint.js';
 import { registerParity } from './parity.js';
 import { registerInfo } from './info.js';
+import { registerAblate, registerQuickstart } from './quickstart.js';
+import { registerSegment } from './segment.js';
 import { registerSynth } from './synth.js';
+import { registerTrain } from './train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,6 +31,10 @@ export function buildProgram(): Command {
     });
   registerSynth(program);
   registerInfo(program);
+  registerQuickstart(program);
+  registerTrain(program);
+  registerSegment(program);
+  registerAblate(program);
   registerCluster(program);
   registerEvaluate(program);
   registerBench(program);

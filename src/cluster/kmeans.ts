@@ -453,3 +453,18 @@ export function inertiaOf(x: FloatArray, d: number, labels: Int32Array, centroid
 }
 
 export type { Problem as KMeansProblem };
+
+/**
+ * Labels every point with its nearest centre (the geometry's distance): how a fit on a subsample
+ * labels a whole volume. Returns the labels and the inertia over all points.
+ */
+export function assignToCentroids(x: FloatArray, d: number, centroids: Float64Array, options: KMeansOptions): { labels: Int32Array; inertia: number; counts: number[] } {
+  const p = setup(x, d, { ...options, k: centroids.length / d });
+  const cInv = new Float64Array(p.k * p.factors);
+  if (p.geometry === 'poincare') centreInv(p, centroids, cInv);
+  const labels = new Int32Array(p.n);
+  const inertia = assign(p, centroids, cInv, labels, new Float64Array(p.n));
+  const counts = new Array<number>(p.k).fill(0);
+  for (let i = 0; i < p.n; i++) counts[labels[i]]++;
+  return { labels, inertia, counts };
+}

@@ -89,20 +89,37 @@ export class TfjsBackend implements ComputeBackend {
     this.need().setWeights(weights);
   }
 
-  /** Saves the weights (safetensors, the format both backends share) and the configuration. */
+  /**
+   * Saves a checkpoint: the weights under `model.` (the layout of the torch worker's checkpoints, so
+   * either backend and plain PyTorch read them), Adam's moments under `adam.`, and the step count and
+   * noise generator state in the metadata; resuming from it gives the same next step.
+   */
   async save(path: string): Promise<void> {
     const model = this.need();
-    await writeSafetensors(path, model.getWeights(), { format: 'hyperseg-weights', config: JSON.stringify(model.cfg), step: String(this.step) });
+    const tensors = new Map<string, Tensor>();
+    for (const [name, t] of model.getWeights()) tensors.set(`model.${name}`, { ...t, name: `model.${name}` });
+    const opt = model.optimizerState();
+    for (const [name, t] of opt.tensors) tensors.set(name, t);
+    await writeSafetensors(path, tensors, {
+      format: 'hyperseg-checkpoint', backend: 'tfjs', config: JSON.stringify(model.cfg), step: String(this.step), adam_t: String(opt.t), rng: JSON.stringify(this.rng.state()),
+    });
   }
 
+  /** Restores a checkpoint written by `save` (weights, Adam, step, noise state); a weights-only file restores the weights. */
   async load(path: string): Promise<void> {
-    const { tensors } = await readSafetensors(path);
+    const { tensors, metadata } = await readSafetensors(path);
     const model = this.need();
     model.setWeights(modelWeights(tensors));
+    if (metadata.format === 'hyperseg-checkpoint' && metadata.backend === 'tfjs') {
+      model.setOptimizerState(tensors, Number(metadata.adam_t ?? 0));
+      this.step = Number(metadata.step ?? 0);
+      if (metadata.rng) this.rng = Rng.fromState(JSON.parse(metadata.rng) as number[]);
+    }
   }
 
   async loadWeights(path: string): Promise<void> {
-    await this.load(path);
+    const { tensors } = await readSafetensors(path);
+    this.need().setWeights(modelWeights(tensors));
   }
 
   async close(): Promise<void> {

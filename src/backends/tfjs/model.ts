@@ -289,6 +289,34 @@ export class TfjsVAE {
     }
   }
 
+  /** Adam's moments (PyTorch's names: adam.exp_avg.NAME, adam.exp_avg_sq.NAME) and step count. */
+  optimizerState(): { tensors: Map<string, WireTensor>; t: number } {
+    const tensors = new Map<string, WireTensor>();
+    for (const [key, moments] of [['exp_avg', this.adam.m], ['exp_avg_sq', this.adam.v]] as const) {
+      for (const [name, v] of moments) {
+        const full = `adam.${key}.${name}`;
+        tensors.set(full, { name: full, dtype: 'float32', shape: v.shape, data: v.dataSync() as Float32Array });
+      }
+    }
+    return { tensors, t: this.adam.t };
+  }
+
+  setOptimizerState(tensors: Map<string, WireTensor>, t: number): void {
+    for (const m of [this.adam.m, this.adam.v]) {
+      for (const v of m.values()) v.dispose();
+      m.clear();
+    }
+    for (const [name, v] of this.params) {
+      for (const [key, moments] of [['exp_avg', this.adam.m], ['exp_avg_sq', this.adam.v]] as const) {
+        const w = tensors.get(`adam.${key}.${name}`);
+        if (!w) continue;
+        if (w.shape.join() !== v.shape.join()) throw new Error(`optimiser state 'adam.${key}.${name}' must have shape [${v.shape.join(', ')}], got [${w.shape.join(', ')}]`);
+        moments.set(name, tf.keep(tf.tensor(Float32Array.from(w.data), w.shape)));
+      }
+    }
+    this.adam.t = t;
+  }
+
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     for (const m of [this.adam.m, this.adam.v]) for (const t of m.values()) t.dispose();

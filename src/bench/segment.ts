@@ -1,0 +1,76 @@
+/**
+ * Segmentation benchmark: the dense path against the per-patch path on the same backend and weights,
+ * in one run (voxels per second, speed-up, largest embedding difference, k-means label agreement),
+ * and one BraTS-size volume through the dense path (time, slabs, peak memory of Node and the worker).
+ * The per-patch path is timed on a slab of z-planes (it is linear in the voxel count) and compared
+ * with the dense embeddings of the same voxels.
+ */
+
+import { createBackend, type BackendName } from '../backends/index.js';
+import { resolveModelConfig } from '../backends/config.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { phantomCase, normaliseFlair } from '../data/brats.js';
+import { synthVolume } from '../data/synth.js';
+import { embedVolume } from '../pipeline/embed.js';
+import { clusterEmbeddings, peakRssOf } from '../pipeline/segment.js';
+
+export interface SegmentBenchResult {
+  backend: Record<string, unknown>;
+  preset: string;
+  volume: [number, number, number];
+  dense: { voxelsPerSecond: number; seconds: number };
+  perPatch: { voxelsPerSecond: number; seconds: number; voxels: number };
+  speedup: number;
+  maxAbsDifference: number;
+  labelAgreement: number;
+  brats?: { preset: string; shape: [number, number, number]; seconds: number; slabs: number; voxelsPerSecond: number; nodePeakRssMB: number; workerPeakRssMB: number | null };
+}
+
+export async function benchSegment(options: { backend?: BackendName; engine?: Engine; preset?: 'small' | 'valid'; planes?: number; brats?: boolean; bratsPreset?: 'small' | 'valid'; threads?: number } = {}): Promise<SegmentBenchResult> {
+  const preset = options.preset ?? 'valid';
+  const backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
+  try {
+    const cfg = resolveModelConfig({ preset });
+    await backend.init({ preset }, 0);
+    const v = synthVolume(0, 0, 50);
+    const grid = { data: v.image, shape: v.shape };
+    await embedVolume(backend, { data: v.image.subarray(0, 50 * 50 * 4), shape: [50, 50, 4] }, cfg); // warm-up
+    const dense = await embedVolume(backend, grid, cfg, { path: 'dense' });
+    const planes = options.planes ?? 4;
+    const slab = { data: v.image.subarray(0, 50 * 50 * planes), shape: [50, 50, planes] as [number, number, number] };
+    // Same voxels, both paths: the slab's own dense embeddings are compared (its border planes see edge padding).
+    const slabDense = await embedVolume(backend, slab, cfg, { path: 'dense' });
+    const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
+    let maxAbs = 0;
+    for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));
+    const a = clusterEmbeddings(slabDense.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
+    const b = clusterEmbeddings(perPatch.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
+    let agree = 0;
+    for (let i = 0; i < a.labels.length; i++) if (a.labels[i] === b.labels[i]) agree++;
+    const nVox = 50 * 50 * 50;
+    const denseVps = nVox / dense.seconds;
+    const ppVps = (50 * 50 * planes) / perPatch.seconds;
+    const result: SegmentBenchResult = {
+      backend: backend.info(), preset, volume: [50, 50, 50],
+      dense: { voxelsPerSecond: denseVps, seconds: dense.seconds },
+      perPatch: { voxelsPerSecond: ppVps, seconds: perPatch.seconds, voxels: 50 * 50 * planes },
+      speedup: denseVps / ppVps, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
+    };
+    if (options.brats ?? true) {
+      const bp = options.bratsPreset ?? 'small';
+      const bcfg = resolveModelConfig({ preset: bp });
+      if (bp !== preset) await backend.init({ preset: bp }, 0);
+      const ph = phantomCase(0, 0);
+      const { image } = normaliseFlair(Float32Array.from(ph.flair));
+      const r = await embedVolume(backend, { data: image, shape: ph.shape }, bcfg, { path: 'dense' });
+      const n = ph.shape[0] * ph.shape[1] * ph.shape[2];
+      result.brats = {
+        preset: bp, shape: ph.shape, seconds: r.seconds, slabs: r.slabs, voxelsPerSecond: n / r.seconds,
+        nodePeakRssMB: process.resourceUsage().maxRSS / 1024, workerPeakRssMB: await peakRssOf((backend as { pid?: number }).pid),
+      };
+    }
+    return result;
+  } finally {
+    await backend.close();
+  }
+}

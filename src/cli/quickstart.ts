@@ -1,0 +1,138 @@
+/** `hyperseg quickstart` and `hyperseg ablate`: whole experiments (src/pipeline/experiments.ts). */
+
+import { relative } from 'node:path';
+import type { Command } from 'commander';
+import type { BackendName } from '../backends/index.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
+import { progressBar } from './progress.js';
+import { action, parseChoice, parseIntOption, toJson } from './run.js';
+import { ENGINES } from './train.js';
+
+/** Ctrl-C asks the training loop to stop after its step (a checkpoint is written); twice quits. */
+function interruptible(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let n = 0;
+  const on = () => {
+    n++;
+    if (n > 1) process.exit(130);
+    process.stderr.write('\nhyperseg: stopping after the current step; run the same command again to continue (Ctrl-C again to quit at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { signal: controller.signal, dispose: () => { process.off('SIGINT', on); process.off('SIGTERM', on); } };
+}
+
+const rel = (p: string) => relative(process.cwd(), p) || '.';
+
+interface QuickFlags {
+  out: string;
+  backend: BackendName;
+  engine?: Engine;
+  count: number;
+  steps?: number;
+  batch: number;
+  seed: number;
+  threads?: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerQuickstart(program: Command): void {
+  program
+    .command('quickstart')
+    .description('the main job: synthetic data → train → segment (k = 2, 4, 8) → evaluate → report and pictures; re-run to continue after an interruption')
+    .option('--out <dir>', 'output folder', 'hyperseg-quickstart')
+    .option('--backend <name>', 'torch | tfjs (TypeScript only)', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
+    .option('--count <n>', 'synthetic volumes (split 2/3 train, 1/6 val, 1/6 test)', parseIntOption('--count', 6, 10_000), 30)
+    .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch, ${QUICKSTART_STEPS.tfjs} on tfjs)`, parseIntOption('--steps', 1, 10_000_000))
+    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
+    .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
+    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: QuickFlags) => {
+      const stop = interruptible();
+      const bar = progressBar('train', !flags.json);
+      const say = (line: string) => {
+        if (!flags.json) {
+          bar.stop();
+          process.stderr.write(`${line}\n`);
+        }
+      };
+      try {
+        const r = await quickstart({
+          out: flags.out, backend: flags.backend, engine: flags.engine, count: flags.count, steps: flags.steps, batch: flags.batch,
+          seed: flags.seed, threads: flags.threads, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
+        });
+        bar.stop();
+        if (flags.json) {
+          process.stdout.write(`${toJson({ ok: r.completed, ...r, train: { steps: r.train.steps, seconds: r.train.seconds, tail: r.train.tail } })}\n`);
+        } else if (!r.completed) {
+          process.stdout.write(`stopped at training step ${r.train.steps}; run the same command again to continue\n`);
+        } else {
+          const lines = ['', 'Average-class Dice on the test volumes (Hungarian-matched, mean ± sd):'];
+          for (const a of r.aggregates) lines.push(`  ${a.target} (k = ${a.k}): ${a.dice.mean.toFixed(3)} ± ${a.dice.sd.toFixed(3)}`);
+          lines.push(`time: ${r.seconds.total.toFixed(0)} s (data ${r.seconds.data.toFixed(0)} s, train ${r.seconds.train.toFixed(0)} s, segment ${r.seconds.segment.toFixed(0)} s, evaluate ${r.seconds.evaluate.toFixed(0)} s)`);
+          lines.push(`report:   ${rel(r.report)}`);
+          if (r.montage) lines.push(`pictures: ${rel(r.montage)}, ${rel(r.disk ?? '')} (and one pair per test volume)`);
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        if (!r.completed) process.exitCode = 130;
+      } finally {
+        bar.stop();
+        stop.dispose();
+      }
+    }));
+}
+
+interface AblateFlags {
+  data: string;
+  out: string;
+  backend: BackendName;
+  engine?: Engine;
+  preset: 'small' | 'valid' | 'paper';
+  steps: number;
+  batch: number;
+  seed: number;
+  threads?: number;
+  only?: string[];
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerAblate(program: Command): void {
+  program
+    .command('ablate')
+    .description("the paper's ablation: six configurations trained with the same seed and budget, plus a raw-intensity k-means baseline, scored on the same test split; re-run to continue")
+    .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
+    .option('--preset <name>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
+    .option('--steps <n>', 'train steps per configuration', parseIntOption('--steps', 1, 10_000_000), 1500)
+    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
+    .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
+    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
+    .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: AblateFlags) => {
+      const stop = interruptible();
+      try {
+        const r = await ablate({
+          data: flags.data, out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
+          seed: flags.seed, threads: flags.threads, only: flags.only, signal: stop.signal,
+          onLog: (line) => {
+            if (!flags.json) process.stderr.write(`${line}\n`);
+          },
+        });
+        if (flags.json) process.stdout.write(`${toJson({ ok: true, ...r })}\n`);
+        else process.stdout.write(`${r.table}\nreport: ${rel(r.report)}\n`);
+      } finally {
+        stop.dispose();
+      }
+    }));
+}

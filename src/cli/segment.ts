@@ -1,0 +1,80 @@
+/** `hyperseg segment`: embeddings, k-means for each k, label volumes, embeddings and pictures. */
+
+import type { Command } from 'commander';
+import type { BackendName } from '../backends/index.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { segment } from '../pipeline/segment.js';
+import type { Split } from '../pipeline/inputs.js';
+import { progressBar } from './progress.js';
+import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
+import { ENGINES, modelFromFlags } from './train.js';
+
+interface SegmentFlags {
+  model: string;
+  input: string[];
+  out: string;
+  k: number[];
+  patch: number;
+  path?: 'dense' | 'per-patch';
+  split?: Split;
+  backend: BackendName;
+  engine?: Engine;
+  preset?: string;
+  config?: string;
+  threads?: number;
+  seed: number;
+  fitSample: number;
+  nInit: number;
+  slabMb: number;
+  pictures: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerSegment(program: Command): void {
+  program
+    .command('segment')
+    .description('segment volumes: per-voxel embeddings (dense path by default), k-means on the ball for each k, NIfTI labels, embeddings, pictures')
+    .requiredOption('--model <path>', 'a run folder from `hyperseg train`, or a weights .safetensors file')
+    .requiredOption('--input <paths...>', 'a synth or BraTS-layout folder (its test split by default), or NIfTI files / a folder of them')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--k <list>', 'cluster counts', parseIntList('--k'), [2, 4, 8])
+    .option('--patch <p>', 'patch side around each voxel', parseIntOption('--patch', 1, 99), 5)
+    .option('--path <path>', 'dense | per-patch (default dense when the encoder allows it)', parseChoice('--path', ['dense', 'per-patch'] as const))
+    .option('--split <split>', 'train | val | test | all (dataset folders)', parseChoice('--split', ['train', 'val', 'test', 'all'] as const))
+    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
+    .option('--preset <name>', 'model preset, for weights files without a configuration', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
+    .option('--config <file>', 'model configuration JSON, for weights files without one')
+    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
+    .option('--seed <s>', 'k-means seed', parseIntOption('--seed', 0), 0)
+    .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
+    .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)
+    .option('--slab-mb <n>', 'dense path: memory budget of one slab in MiB', parseIntOption('--slab-mb', 16), 512)
+    .option('--no-pictures', 'skip the PNG pictures')
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: SegmentFlags) => {
+      const bar = progressBar('segment', !flags.json);
+      try {
+        const s = await segment({
+          model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
+          split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, seed: flags.seed, fitSample: flags.fitSample,
+          nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures,
+          onCase: (d, t) => bar.update(d, t),
+          onLog: (line) => {
+            if (!flags.json) process.stderr.write(`${line}\n`);
+          },
+        });
+        bar.stop();
+        if (flags.json) process.stdout.write(`${toJson({ ok: true, out: flags.out, ...s })}\n`);
+        else {
+          const vps = s.cases.reduce((a, c) => a + c.voxelsPerSecond, 0) / s.cases.length;
+          process.stdout.write(`segmented ${s.cases.length} volume(s) into k = ${s.ks.join(', ')} in ${s.seconds.toFixed(1)} s (${s.path} path, ${Math.round(vps)} voxels/s); peak memory ${s.peakRssMB.toFixed(0)} MiB${s.workerPeakRssMB ? ` + worker ${s.workerPeakRssMB.toFixed(0)} MiB` : ''}\n`);
+          process.stdout.write(`outputs: ${flags.out}/segment.json; score with: hyperseg evaluate --run ${flags.out}\n`);
+        }
+      } finally {
+        bar.stop();
+      }
+    }));
+}

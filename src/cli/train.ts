@@ -1,0 +1,115 @@
+/** `hyperseg train`: the TypeScript training loop (src/pipeline/train.ts) from the command line. */
+
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { BackendName, ModelConfig } from '../backends/index.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { HypersegError } from '../errors.js';
+import { train } from '../pipeline/train.js';
+import { progressBar } from './progress.js';
+import { action, parseChoice, parseIntOption, toJson } from './run.js';
+
+export const ENGINES = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+
+/** Model configuration from --preset and --config FILE (a JSON object of model keys). */
+export async function modelFromFlags(flags: { preset?: string; config?: string }): Promise<ModelConfig | undefined> {
+  let model: ModelConfig | undefined;
+  if (flags.config) {
+    let text: string;
+    try {
+      text = await readFile(flags.config, 'utf8');
+    } catch (e) {
+      throw new HypersegError('FILE_NOT_FOUND', `${flags.config}: cannot read the model configuration (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    try {
+      model = JSON.parse(text) as ModelConfig;
+    } catch (e) {
+      throw new HypersegError('FILE_FORMAT', `${flags.config}: not valid JSON (${(e as Error).message})`);
+    }
+    if (model === null || typeof model !== 'object' || Array.isArray(model)) throw new HypersegError('FILE_FORMAT', `${flags.config}: the model configuration must be a JSON object`);
+  }
+  if (flags.preset) model = { ...(model ?? {}), preset: flags.preset as ModelConfig['preset'] };
+  return model;
+}
+
+interface TrainFlags {
+  data?: string[];
+  out?: string;
+  resume?: string;
+  backend: BackendName;
+  engine?: Engine;
+  preset?: string;
+  config?: string;
+  seed: number;
+  steps?: number;
+  batch: number;
+  checkpointEvery?: number;
+  keep: number;
+  threads?: number;
+  maxVolumes?: number;
+  force?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train the VAE on multi-scale triplets: metrics as JSONL, atomic checkpoints, exact --resume; Ctrl-C leaves a resumable run')
+    .option('--data <paths...>', 'a `hyperseg synth` folder, a BraTS-layout folder, or NIfTI files / a folder of them')
+    .option('--out <dir>', 'run folder to create')
+    .option('--resume <dir>', 'continue the run in DIR from its last checkpoint (same data, model and seed)')
+    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
+    .option('--preset <name>', 'small | valid | paper (default small)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
+    .option('--config <file>', 'model configuration JSON (preset and overrides: hyperbolic, gyroconv, triplet, beta, lr, ...)')
+    .option('--seed <s>', 'random seed (model, sampler, noise)', parseIntOption('--seed', 0), 0)
+    .option('--steps <n>', 'train steps (default 1000; with --resume: extend the run to n steps)', parseIntOption('--steps', 1, 10_000_000))
+    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default steps/4, at most 500)', parseIntOption('--checkpoint-every', 1))
+    .option('--keep <n>', 'checkpoints kept', parseIntOption('--keep', 1, 1000), 2)
+    .option('--threads <n>', 'torch threads (default: all cores)', parseIntOption('--threads', 1, 1024))
+    .option('--max-volumes <n>', 'cap on training volumes held in memory', parseIntOption('--max-volumes', 1))
+    .option('--force', 'replace an existing run in --out')
+    .option('--json', 'machine-readable output')
+    .option('--verbose', 'stack traces on error')
+    .action(action(async (flags: TrainFlags) => {
+      if (!flags.resume && !flags.out) throw new HypersegError('INVALID_ARGUMENT', 'pass --out RUN (a new run) or --resume RUN');
+      if (flags.resume && flags.out) throw new HypersegError('INVALID_ARGUMENT', '--resume continues a run in place; do not pass --out with it');
+      const model = await modelFromFlags(flags);
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130); // checkpoints are written atomically: nothing half-written survives
+        process.stderr.write('\nhyperseg: stopping after the current step (Ctrl-C again to quit at once)…\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      const bar = progressBar('train', !flags.json);
+      try {
+        const s = await train({
+          data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
+          model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
+          threads: flags.threads, maxVolumes: flags.maxVolumes, force: flags.force, signal: controller.signal,
+          onStep: (r, total) => bar.update(r.step, total, {}),
+          onLog: (line) => {
+            if (!flags.json) process.stderr.write(`${line}\n`);
+          },
+        });
+        bar.stop();
+        if (flags.json) process.stdout.write(`${toJson({ ok: true, ...s })}\n`);
+        else {
+          const t = s.tail;
+          process.stdout.write(`${s.completed ? 'trained' : 'stopped at'} step ${s.steps} in ${s.seconds.toFixed(1)} s (${s.stepsPerSecond.toFixed(2)} steps/s); last 10 %: loss ${t.loss.toFixed(4)}, recon ${t.recon.toFixed(4)}, kl ${t.kl.toFixed(4)}, triplet ${t.triplet.toFixed(4)}\n`);
+          process.stdout.write(s.completed ? `weights: ${s.weights}\n` : `resume with: hyperseg train --resume ${s.run}\n`);
+        }
+        if (!s.completed && controller.signal.aborted) process.exitCode = 130;
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    }));
+}

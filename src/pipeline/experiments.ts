@@ -1,0 +1,218 @@
+/**
+ * Whole experiments built from the pipeline's parts:
+ *  - quickstart: synthetic data → train (small preset) → segment the test split → evaluate → report
+ *    and pictures, in one folder; re-running it continues where it stopped (data reused, training resumed);
+ *  - ablate: the paper's six configurations (Table 2) trained with the same seed and budget, each
+ *    segmented and scored on the same test split, with a k-means-on-raw-intensities baseline.
+ */
+
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { BackendName, ModelConfig } from '../backends/index.js';
+import { resolveModelConfig } from '../backends/config.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { kmeans } from '../cluster/kmeans.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { writeSynthDataset } from '../data/dataset.js';
+import { writeNifti } from '../data/nifti.js';
+import { HypersegError } from '../errors.js';
+import { casesOf, openData, type Split } from './inputs.js';
+import { type Aggregate, evaluateRun, scoreSegmentation, tableHeader, tableRow } from './report.js';
+import { type SegmentSummary, segment } from './segment.js';
+import { type TrainSummary, train } from './train.js';
+
+export interface QuickstartOptions {
+  out: string;
+  backend?: BackendName;
+  engine?: Engine;
+  count?: number;
+  steps?: number;
+  batch?: number;
+  seed?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  onLog?: (line: string) => void;
+  onStep?: (step: number, total: number) => void;
+}
+
+export interface QuickstartResult {
+  out: string;
+  report: string;
+  montage?: string;
+  disk?: string;
+  aggregates: Aggregate[];
+  seconds: { data: number; train: number; segment: number; evaluate: number; total: number };
+  train: TrainSummary;
+  completed: boolean;
+}
+
+/** Default training budget per backend: what fits the 10-minute quickstart on a 2-core CPU. */
+export const QUICKSTART_STEPS: Record<BackendName, number> = { torch: 1500, tfjs: 40 };
+
+export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
+  const out = resolve(options.out);
+  const log = options.onLog ?? (() => undefined);
+  const backend = options.backend ?? 'torch';
+  const t0 = performance.now();
+  const secs = { data: 0, train: 0, segment: 0, evaluate: 0, total: 0 };
+  await mkdir(out, { recursive: true });
+  const data = join(out, 'data');
+  let t = performance.now();
+  if (!existsSync(join(data, 'manifest.json'))) {
+    log(`1/4 generating ${options.count ?? 30} synthetic volumes in ${relative(process.cwd(), data)}`);
+    await writeSynthDataset({ out: data, count: options.count ?? 30, seed: options.seed ?? 0 });
+  } else {
+    log(`1/4 reusing the synthetic data in ${relative(process.cwd(), data)}`);
+  }
+  secs.data = (performance.now() - t) / 1000;
+  t = performance.now();
+  const run = join(out, 'run');
+  const resume = existsSync(join(run, 'config.json'));
+  const steps = options.steps ?? QUICKSTART_STEPS[backend];
+  log(`2/4 ${resume ? 'resuming' : 'training'} the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
+  const tr = await train({
+    data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps,
+    batch: options.batch ?? 32, threads: options.threads, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
+  });
+  secs.train = (performance.now() - t) / 1000;
+  if (!tr.completed) {
+    secs.total = (performance.now() - t0) / 1000;
+    return { out, report: '', aggregates: [], seconds: secs, train: tr, completed: false };
+  }
+  t = performance.now();
+  const segDir = join(out, 'segmentation');
+  log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
+  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], backend, engine: options.engine, threads: options.threads, onLog: log });
+  secs.segment = (performance.now() - t) / 1000;
+  t = performance.now();
+  log('4/4 evaluating and writing the report');
+  const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart' });
+  secs.evaluate = (performance.now() - t) / 1000;
+  secs.total = (performance.now() - t0) / 1000;
+  await copyFile(join(segDir, 'report.md'), join(out, 'report.md')).catch(() => undefined);
+  const first = seg.cases[0];
+  const result: QuickstartResult = {
+    out, report: join(segDir, 'report.md'), montage: first?.montage && join(segDir, first.montage), disk: first?.disk && join(segDir, first.disk),
+    aggregates: rep.aggregates, seconds: secs, train: tr, completed: true,
+  };
+  await writeFileAtomic(join(out, 'quickstart.json'), `${JSON.stringify({ ...result, train: { steps: tr.steps, seconds: tr.seconds, stepsPerSecond: tr.stepsPerSecond, tail: tr.tail, backend: tr.backend } }, null, 1)}\n`);
+  return result;
+}
+
+/** The paper's ablation (Table 2), in its order. */
+export const ABLATION: { name: string; model: ModelConfig }[] = [
+  { name: 'Euclidean base', model: { hyperbolic: false, gyroconv: false, triplet: false } },
+  { name: 'Euclidean + triplet', model: { hyperbolic: false, gyroconv: false, triplet: true } },
+  { name: 'hyperbolic base', model: { hyperbolic: true, gyroconv: false, triplet: false } },
+  { name: 'hyperbolic + gyroconv', model: { hyperbolic: true, gyroconv: true, triplet: false } },
+  { name: 'hyperbolic + triplet', model: { hyperbolic: true, gyroconv: false, triplet: true } },
+  { name: 'hyperbolic + gyroconv + triplet', model: { hyperbolic: true, gyroconv: true, triplet: true } },
+];
+
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+
+export interface AblateOptions {
+  data: string;
+  out: string;
+  backend?: BackendName;
+  engine?: Engine;
+  preset?: 'small' | 'valid' | 'paper';
+  steps?: number;
+  batch?: number;
+  seed?: number;
+  threads?: number;
+  split?: Split;
+  /** Only these configurations (names or slugs); default all six. */
+  only?: string[];
+  signal?: AbortSignal;
+  onLog?: (line: string) => void;
+}
+
+export interface AblationRow {
+  method: string;
+  aggregates: Aggregate[];
+  trainSeconds?: number;
+  steps?: number;
+}
+
+/** k-means on raw intensities (Euclidean, per volume): the floor every learned representation must beat. */
+async function intensityBaseline(data: string, out: string, split: Split, ks: number[], seed: number): Promise<void> {
+  const source = await openData([data], seed);
+  const cases = casesOf(source, split);
+  const summary: SegmentSummary = {
+    format: 'hyperseg-segmentation', version: 1,
+    model: { weights: 'baseline: k-means on raw intensities', config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
+    data: { inputs: source.inputs, kind: source.kind, split }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
+  };
+  for (const ref of cases) {
+    const c = await ref.load();
+    const t = performance.now();
+    const labels: Record<string, string> = {};
+    for (const k of ks) {
+      // the same subsample-then-assign scheme as segment, in one dimension
+      const n = c.image.length;
+      const stride = Math.max(1, Math.floor(n / 20_000));
+      const sample = new Float32Array(Math.ceil(n / stride));
+      for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = c.image[i];
+      const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
+      const lab = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let j = 1; j < k; j++) if (Math.abs(c.image[i] - fit.centroids[j]) < Math.abs(c.image[i] - fit.centroids[best])) best = j;
+        lab[i] = best;
+      }
+      const file = `${c.id}/${c.id}_k${k}.nii.gz`;
+      await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
+      labels[String(k)] = file;
+    }
+    summary.cases.push({ id: c.id, shape: c.shape, files: ref.files, labels, embedSeconds: 0, clusterSeconds: (performance.now() - t) / 1000, voxelsPerSecond: 0, inertia: {}, counts: {} });
+  }
+  await writeFileAtomic(join(out, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+}
+
+export async function ablate(options: AblateOptions): Promise<{ rows: AblationRow[]; table: string; report: string }> {
+  const out = resolve(options.out);
+  const log = options.onLog ?? (() => undefined);
+  const source = await openData([options.data], options.seed ?? 0);
+  const ks = source.kind === 'brats' ? [3] : [2, 4, 8];
+  const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
+  const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
+  if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
+  await mkdir(out, { recursive: true });
+  const rows: AblationRow[] = [];
+
+  const base = join(out, 'baseline-intensity');
+  if (!existsSync(join(base, 'segment.json'))) {
+    log('baseline: k-means on raw intensities');
+    await intensityBaseline(options.data, base, split, ks, options.seed ?? 0);
+  }
+  rows.push({ method: 'k-means on raw intensities', aggregates: (await scoreSegmentation(base)).aggregates });
+
+  for (const a of configs) {
+    const dir = join(out, slug(a.name));
+    const run = join(dir, 'run');
+    const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
+    log(`${a.name}: training (${options.steps ?? 1500} steps)`);
+    const tr = await train({
+      data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
+      seed: options.seed ?? 0, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, signal: options.signal, onLog: log,
+    });
+    if (!tr.completed) throw new HypersegError('IO', `${a.name}: training stopped at step ${tr.steps}; re-run ablate to continue`);
+    const segDir = join(dir, 'segmentation');
+    log(`${a.name}: segmenting`);
+    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, pictures: a === configs[configs.length - 1], embeddings: false });
+    const rep = await evaluateRun(segDir, { title: `hyperseg ablation: ${a.name}`, method: a.name });
+    rows.push({ method: a.name, aggregates: rep.aggregates, trainSeconds: tr.seconds, steps: tr.steps });
+  }
+  const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(r.method, r.aggregates))].join('\n');
+  const preset = options.preset ?? 'small';
+  const md = [
+    '# hyperseg ablation', '',
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${options.steps ?? 1500} steps of ${options.batch ?? 32} triplets each, seed ${options.seed ?? 0}, backend ${options.backend ?? 'torch'}.`,
+    'Average-class Dice after Hungarian matching (mean ± sd over volumes).', '', table, '',
+  ].join('\n');
+  await writeFileAtomic(join(out, 'ablation.md'), md);
+  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: options.steps ?? 1500, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  return { rows, table, report: join(out, 'ablation.md') };
+}

@@ -1,0 +1,191 @@
+/**
+ * Where the pipeline's volumes come from, in one shape for train, segment and evaluate:
+ *  - a synthetic dataset folder (manifest.json from `hyperseg synth`): images as generated, truth at
+ *    three levels (k = 2, 4, 8), the manifest's split;
+ *  - a BraTS-layout folder (<case>/<case>_flair.nii.gz, optional _seg): FLAIR z-scored inside the brain
+ *    mask, whole-tumour truth scored with k = 3 against {outside brain, brain, tumour}, the seeded
+ *    180/39/40 split;
+ *  - plain NIfTI files (or a folder of them): intensities mapped to [0, 1] by their 0.5th and 99.5th
+ *    percentiles (clipped), no truth, every volume in every split.
+ * Volumes load lazily, one at a time, so segmenting a folder of BraTS-size volumes stays bounded.
+ */
+
+import { existsSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { HypersegError } from '../errors.js';
+import { bratsSplit, listBratsCases, loadBratsCase } from '../data/brats.js';
+import { readSynthManifest } from '../data/dataset.js';
+import { type NiftiHeader, labelData, readNifti, scaledData } from '../data/nifti.js';
+import type { Shape3 } from '../types.js';
+
+export type DataKind = 'synth' | 'brats' | 'nifti';
+export type Split = 'train' | 'val' | 'test' | 'all';
+
+/** A ground-truth target: a label volume and the number of clusters it is scored with. */
+export interface Target {
+  /** 'level1'..'level3' (synthetic) or 'whole-tumour' (BraTS). */
+  name: string;
+  k: number;
+  labels: Int32Array;
+  /** Classes scored (Hungarian matching over all of them). */
+  classes: number[];
+  /** The class whose Dice and surface distances are reported alone (BraTS: the tumour), if any. */
+  focus?: number;
+}
+
+export interface LoadedCase {
+  id: string;
+  /** The model's input: normalised intensities, x fastest. */
+  image: Float32Array;
+  shape: Shape3;
+  /** The source image's header (affine and spacing go onto every output volume). */
+  header: Omit<NiftiHeader, 'datatype'>;
+  targets: Target[];
+}
+
+export interface CaseRef {
+  id: string;
+  split: Exclude<Split, 'all'> | 'all';
+  /** Files the case is read from (for reports). */
+  files: string[];
+  load(): Promise<LoadedCase>;
+}
+
+export interface DataSource {
+  kind: DataKind;
+  /** Inputs as given, resolved. */
+  inputs: string[];
+  cases: CaseRef[];
+  /** Sampler settings suited to the data (anchor sizes and their distribution). */
+  sampler: { rMin: number; rMax: number; lMax: number; scale: 'uniform' | 'log' };
+}
+
+const headerOf = (v: NiftiHeader): LoadedCase['header'] => ({ shape: v.shape, spacing: v.spacing, affine: v.affine, slope: v.slope, inter: v.inter });
+
+/** Opens the data named by `inputs` (one folder, or NIfTI files/folders). `seed` picks the BraTS split. */
+export async function openData(inputs: string[], seed = 0): Promise<DataSource> {
+  if (inputs.length === 0) throw new HypersegError('INVALID_ARGUMENT', 'no input data given', { suggestion: 'pass --data DIR (a `hyperseg synth` folder, a BraTS-layout folder) or NIfTI files' });
+  const paths = inputs.map((p) => resolve(p));
+  for (const p of paths) if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: no such file or folder`);
+  if (paths.length === 1 && statSync(paths[0]).isDirectory()) {
+    const dir = paths[0];
+    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir);
+    const entries = await readdir(dir, { withFileTypes: true });
+    if (entries.some((e) => e.isDirectory() && (existsSync(join(dir, e.name, `${e.name}_flair.nii.gz`)) || existsSync(join(dir, e.name, `${e.name}_flair.nii`))))) {
+      return openBrats(dir, seed);
+    }
+  }
+  return openNiftiFiles(paths);
+}
+
+async function openSynth(dir: string): Promise<DataSource> {
+  const m = await readSynthManifest(dir);
+  const cases: CaseRef[] = m.volumes.map((v) => ({
+    id: v.id,
+    split: v.split,
+    files: [join(dir, v.image), ...Object.values(v.labels).map((l) => join(dir, l))],
+    async load(): Promise<LoadedCase> {
+      const img = await readNifti(join(dir, v.image));
+      const targets: Target[] = [];
+      for (const [level, file] of Object.entries(v.labels).sort()) {
+        const lab = await readNifti(join(dir, file));
+        if (lab.shape.join() !== img.shape.join()) {
+          throw new HypersegError('SHAPE_MISMATCH', `${join(dir, file)} has shape ${lab.shape.join('×')} but ${join(dir, v.image)} has shape ${img.shape.join('×')}`);
+        }
+        const k = m.levels.find((l) => String(l.level) === level)?.classes.length ?? 2 ** Number(level);
+        targets.push({ name: `level${level}`, k, labels: labelData(lab, join(dir, file)), classes: Array.from({ length: k }, (_, i) => i) });
+      }
+      return { id: v.id, image: scaledData(img), shape: img.shape, header: headerOf(img), targets };
+    },
+  }));
+  const size = m.size;
+  return { kind: 'synth', inputs: [dir], cases, sampler: { rMin: 5, rMax: Math.min(35, size - 1), lMax: 15, scale: 'uniform' } };
+}
+
+async function openBrats(dir: string, seed: number): Promise<DataSource> {
+  const list = await listBratsCases(dir);
+  const split = bratsSplit(list.map((c) => c.id), seed);
+  const splitOf = new Map<string, CaseRef['split']>();
+  for (const k of ['train', 'val', 'test'] as const) for (const id of split[k]) splitOf.set(id, k);
+  const cases: CaseRef[] = list.map((c) => ({
+    id: c.id,
+    split: splitOf.get(c.id) ?? 'train',
+    files: c.seg ? [c.flair, c.seg] : [c.flair],
+    async load(): Promise<LoadedCase> {
+      const v = await loadBratsCase(c);
+      const targets: Target[] = [];
+      if (v.seg) {
+        const t = new Int32Array(v.seg.length);
+        for (let i = 0; i < t.length; i++) t[i] = v.seg[i] > 0 ? 2 : v.brainMask[i] ? 1 : 0;
+        targets.push({ name: 'whole-tumour', k: 3, labels: t, classes: [0, 1, 2], focus: 2 });
+      }
+      return { id: c.id, image: v.image, shape: v.flair.shape, header: headerOf(v.flair), targets };
+    },
+  }));
+  return { kind: 'brats', inputs: [dir], cases, sampler: { rMin: 5, rMax: 120, lMax: 40, scale: 'log' } };
+}
+
+const isNifti = (p: string) => /\.nii(\.gz)?$/i.test(p);
+
+async function openNiftiFiles(paths: string[]): Promise<DataSource> {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (statSync(p).isDirectory()) {
+      const names = (await readdir(p)).filter(isNifti).sort();
+      files.push(...names.map((n) => join(p, n)));
+    } else if (isNifti(p)) {
+      files.push(p);
+    } else {
+      throw new HypersegError('INVALID_INPUT', `${p}: not a NIfTI file (.nii or .nii.gz), a hyperseg synth folder or a BraTS-layout folder`);
+    }
+  }
+  if (files.length === 0) throw new HypersegError('INVALID_INPUT', `no NIfTI files in ${paths.join(', ')}`);
+  const ids = files.map((f) => basename(f).replace(/\.nii(\.gz)?$/i, ''));
+  const seen = new Set<string>();
+  const cases: CaseRef[] = files.map((f, i) => {
+    let id = ids[i];
+    for (let n = 2; seen.has(id); n++) id = `${ids[i]}_${n}`;
+    seen.add(id);
+    return {
+      id, split: 'all', files: [f],
+      async load(): Promise<LoadedCase> {
+        const v = await readNifti(f);
+        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets: [] };
+      },
+    };
+  });
+  return { kind: 'nifti', inputs: paths, cases, sampler: { rMin: 5, rMax: 35, lMax: 15, scale: 'uniform' } };
+}
+
+/** Maps intensities to [0, 1] by their 0.5th and 99.5th percentiles (from a strided sample), clipped. */
+export function robustUnit(x: Float32Array): Float32Array {
+  const stride = Math.max(1, Math.floor(x.length / 200_000));
+  const sample = new Float32Array(Math.ceil(x.length / stride));
+  for (let i = 0, j = 0; i < x.length; i += stride, j++) sample[j] = x[i];
+  sample.sort();
+  const lo = sample[Math.floor(0.005 * (sample.length - 1))];
+  const hi = sample[Math.ceil(0.995 * (sample.length - 1))];
+  const span = hi > lo ? hi - lo : 1;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = Math.min(1, Math.max(0, (x[i] - lo) / span));
+  return out;
+}
+
+/**
+ * Sampler settings for the volumes actually loaded: the source's defaults, with anchors capped below
+ * the smallest side and, for volumes larger than 100 voxels a side, the log-uniform anchor sizes DESIGN
+ * asks for on large inputs.
+ */
+export function samplerFor(source: DataSource, shapes: Shape3[]): DataSource['sampler'] {
+  const minSide = Math.min(...shapes.flat());
+  const base = source.sampler;
+  if (source.kind === 'nifti' && minSide > 100) return { rMin: 5, rMax: Math.min(120, minSide - 1), lMax: 40, scale: 'log' };
+  return { ...base, rMax: Math.min(base.rMax, minSide - 1), lMax: Math.min(base.lMax, minSide - 2) };
+}
+
+/** The cases of one split ('all' = every case). */
+export function casesOf(source: DataSource, split: Split): CaseRef[] {
+  if (split === 'all' || source.kind === 'nifti') return source.cases;
+  return source.cases.filter((c) => c.split === split);
+}

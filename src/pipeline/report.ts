@@ -1,0 +1,185 @@
+/**
+ * Evaluation of a segmentation folder (segment.json) against the ground truth of its data, and the
+ * report: Markdown and JSON, tables laid out like the paper's.
+ *  - synthetic data: per level (k = 2, 4, 8 for levels 1, 2, 3) Hungarian matching of clusters to
+ *    classes and the average-class Dice (mean over classes present in the truth), mean ± sd over volumes;
+ *  - BraTS layout: k = 3 clusters matched to {outside brain, brain, whole tumour}; whole-tumour Dice,
+ *    HD95 and ASSD (the "average Hausdorff") in mm, as MONAI defines them.
+ * Labels are read back from the NIfTI files written by segment, so the report scores what is on disk.
+ */
+
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { labelData, readNifti } from '../data/nifti.js';
+import { evaluateSegmentation } from '../eval/evaluate.js';
+import { surfaceDistances } from '../eval/surface.js';
+import { HypersegError } from '../errors.js';
+import { openData } from './inputs.js';
+import type { SegmentSummary } from './segment.js';
+
+export interface CaseScore {
+  id: string;
+  target: string;
+  k: number;
+  meanDice: number;
+  meanIou: number;
+  classDice: Record<string, number>;
+  focusDice?: number;
+  hd95?: number;
+  assd?: number;
+  hd?: number;
+  surfaceStatus?: string;
+}
+
+export interface Aggregate {
+  target: string;
+  k: number;
+  cases: number;
+  dice: { mean: number; sd: number };
+  focusDice?: { mean: number; sd: number };
+  hd95?: { mean: number; sd: number };
+  assd?: { mean: number; sd: number };
+}
+
+export interface RunReport {
+  format: 'hyperseg-report';
+  title: string;
+  segmentation: string;
+  data: SegmentSummary['data'];
+  model: SegmentSummary['model'];
+  path: string;
+  aggregates: Aggregate[];
+  cases: CaseScore[];
+  /** Extra rows (the ablation's methods) shown in the table. */
+  notes: string[];
+}
+
+export function meanSd(values: number[]): { mean: number; sd: number } {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return { mean: Number.NaN, sd: Number.NaN };
+  const mean = v.reduce((s, x) => s + x, 0) / v.length;
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
+  return { mean, sd };
+}
+
+export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
+  const p = join(dir, 'segment.json');
+  if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: not a segmentation folder (no segment.json)`, { suggestion: 'run hyperseg segment --out DIR first' });
+  let s: SegmentSummary;
+  try {
+    s = JSON.parse(await readFile(p, 'utf8')) as SegmentSummary;
+  } catch (e) {
+    throw new HypersegError('FILE_FORMAT', `${p}: not valid JSON (${(e as Error).message})`);
+  }
+  if (s.format !== 'hyperseg-segmentation') throw new HypersegError('FILE_FORMAT', `${p}: not a hyperseg segmentation summary`);
+  return s;
+}
+
+/** Scores every case and k of a segmentation folder. */
+export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[] }> {
+  const root = resolve(dir);
+  const summary = await readSegmentSummary(root);
+  const source = await openData(summary.data.inputs);
+  const byId = new Map(source.cases.map((c) => [c.id, c]));
+  const cases: CaseScore[] = [];
+  for (const entry of summary.cases) {
+    const ref = byId.get(entry.id);
+    if (!ref) throw new HypersegError('INVALID_INPUT', `case ${entry.id} of ${root} is no longer in ${summary.data.inputs.join(', ')}`);
+    const c = await ref.load();
+    for (const t of c.targets) {
+      const file = entry.labels[String(t.k)];
+      if (!file) continue; // this k was not segmented
+      const vol = await readNifti(join(root, file));
+      if (vol.shape.join() !== c.shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, the image ${c.shape.join('×')}`);
+      const pred = labelData(vol, file);
+      const r = evaluateSegmentation(pred, t.labels, { shape: c.shape, spacing: c.header.spacing, classes: t.classes, hungarian: true, surface: 'never' });
+      const score: CaseScore = {
+        id: c.id, target: t.name, k: t.k, meanDice: r.meanDice, meanIou: r.meanIou,
+        classDice: Object.fromEntries(r.classes.map((x) => [String(x.label), x.dice])),
+      };
+      if (t.focus !== undefined) {
+        const mapping = new Map(Object.entries(r.mapping ?? {}).map(([a, b]) => [Number(a), b]));
+        const pm = new Uint8Array(pred.length);
+        const tm = new Uint8Array(pred.length);
+        for (let i = 0; i < pred.length; i++) {
+          pm[i] = mapping.get(pred[i]) === t.focus ? 1 : 0;
+          tm[i] = t.labels[i] === t.focus ? 1 : 0;
+        }
+        score.focusDice = r.classes.find((x) => x.label === t.focus)?.dice;
+        const sd = surfaceDistances(pm, tm, c.shape, c.header.spacing);
+        Object.assign(score, { hd95: sd.hd95, assd: sd.assd, hd: sd.hd, surfaceStatus: sd.status });
+      }
+      cases.push(score);
+    }
+  }
+  const groups = new Map<string, CaseScore[]>();
+  for (const s of cases) groups.set(`${s.target}|${s.k}`, [...(groups.get(`${s.target}|${s.k}`) ?? []), s]);
+  const aggregates: Aggregate[] = [...groups.values()].map((g) => {
+    const a: Aggregate = { target: g[0].target, k: g[0].k, cases: g.length, dice: meanSd(g.map((s) => s.meanDice)) };
+    if (g[0].focusDice !== undefined) {
+      a.focusDice = meanSd(g.map((s) => s.focusDice ?? Number.NaN));
+      a.hd95 = meanSd(g.map((s) => s.hd95 ?? Number.NaN));
+      a.assd = meanSd(g.map((s) => s.assd ?? Number.NaN));
+    }
+    return a;
+  });
+  return { summary, cases, aggregates };
+}
+
+const f3 = (x: { mean: number; sd: number } | undefined) => (x && Number.isFinite(x.mean) ? `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}` : '—');
+
+/** The Markdown table for one method's aggregates (one row), columns per target. */
+export function tableRow(name: string, aggregates: Aggregate[]): string {
+  const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
+  const wt = aggregates.find((a) => a.target === 'whole-tumour');
+  const cells: string[] = synth.map((a) => f3(a.dice));
+  if (wt) cells.push(f3(wt.focusDice), f3(wt.hd95), f3(wt.assd));
+  return `| ${name} | ${cells.join(' | ')} |`;
+}
+
+export function tableHeader(aggregates: Aggregate[]): string {
+  const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
+  const cols = synth.map((a) => `Level ${a.target.slice(5)} (k = ${a.k})`);
+  if (aggregates.some((a) => a.target === 'whole-tumour')) cols.push('Whole-tumour Dice (k = 3)', 'HD95 (mm)', 'ASSD (mm)');
+  return `| Method | ${cols.join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|`;
+}
+
+/** Evaluates DIR (a segmentation folder) and writes DIR/report.md and DIR/report.json. */
+export async function evaluateRun(dir: string, options: { title?: string; method?: string; extra?: string[] } = {}): Promise<RunReport> {
+  const root = resolve(dir);
+  const { summary, cases, aggregates } = await scoreSegmentation(root);
+  const title = options.title ?? 'hyperseg segmentation report';
+  const report: RunReport = {
+    format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [],
+  };
+  const cfg = summary.model.config;
+  const method = options.method ?? `${cfg.hyperbolic ? 'hyperbolic' : 'Euclidean'}${cfg.gyroconv ? ' + gyroconv' : ''}${cfg.triplet ? ' + triplet' : ''} (${cfg.preset})`;
+  const lines = [
+    `# ${title}`, '',
+    `Data: ${summary.data.kind} (${summary.data.inputs.join(', ')}), split ${summary.data.split}, ${summary.cases.length} volume(s).`,
+    `Model: ${summary.model.run ?? summary.model.weights}; preset ${cfg.preset}, latent dim ${cfg.latent_dim}, ${cfg.hyperbolic ? `Poincaré ball c = ${cfg.curvature}` : 'Euclidean'}.`,
+    `Inference: ${summary.path} path, p = ${summary.p}; k-means (${cfg.hyperbolic ? 'Poincaré distance, Fréchet means' : 'Euclidean'}) for k = ${summary.ks.join(', ')}.`, '',
+  ];
+  if (aggregates.length === 0) {
+    lines.push('No ground truth for these volumes: nothing to score. Segmentations and pictures are listed below.', '');
+  } else {
+    lines.push('## Scores', '', 'Average-class Dice after Hungarian matching of clusters to classes (mean ± sd over volumes).', '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
+  }
+  lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
+  for (const e of summary.cases) {
+    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (WT ${s.focusDice.toFixed(3)}, HD95 ${s.hd95?.toFixed(1)})` : ''}`).join('; ');
+    const pics = [e.montage, e.disk].filter(Boolean).map((p) => `[${String(p).split('/').pop()}](${p})`).join(' ');
+    lines.push(`| ${e.id} | ${e.embedSeconds.toFixed(2)} | ${Math.round(e.voxelsPerSecond)} | ${sc || '—'} | ${pics} |`);
+  }
+  const first = summary.cases[0];
+  if (first?.montage) {
+    lines.push('', '## Pictures', '', `Slices of ${first.id}: the image, the clusters for k = ${summary.ks.join(', ')} (coloured like the class they match), then the ground truth.`, '', `![montage](${first.montage})`, '');
+    if (first.disk) lines.push(`Embeddings of ${first.id} on the Poincaré disk, by cluster (k = ${Math.max(...summary.ks)}) and by ground truth:`, '', `![disk](${first.disk})`, '');
+  }
+  lines.push(`Report written by hyperseg from ${relative(process.cwd(), root) || '.'}/segment.json.`, '');
+  await writeFileAtomic(join(root, 'report.md'), lines.join('\n'));
+  await writeFileAtomic(join(root, 'report.json'), `${JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  return report;
+}

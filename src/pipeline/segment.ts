@@ -1,0 +1,262 @@
+/**
+ * Segmentation: per-voxel embeddings (embed.ts), k-means on the ball (Euclidean for Euclidean
+ * models) for each k, and the outputs of one folder:
+ *   OUT/segment.json                    model, settings, inputs, per case: files written, timings
+ *   OUT/<case>/<case>_k<K>.nii.gz       labels (uint8), the input's affine and spacing
+ *   OUT/<case>/embeddings.npy           [N, d] float32 means, voxel order x fastest (reused by cluster)
+ *   OUT/<case>/montage.png              slices: image, each k's labels, the ground truth when known
+ *   OUT/<case>/disk.png                 embeddings on the Poincaré disk by cluster (and by truth)
+ * k-means is fitted on a seeded subsample of voxels (default 20,000) and every voxel is then labelled
+ * with its nearest centre; `fitSample: 0` fits on all voxels.
+ */
+
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
+import { resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { writeNifti } from '../data/nifti.js';
+import { writeNpy } from '../data/npy.js';
+import { matchClusters, relabel } from '../eval/hungarian.js';
+import { HypersegError } from '../errors.js';
+import { Rng } from '../random.js';
+import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
+import { readSafetensors } from '../weights/safetensors.js';
+import { type EmbedOptions, type InferencePath, denseSupported, embedVolume } from './embed.js';
+import { type CaseRef, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
+import { readRunConfig, readRunState } from './train.js';
+
+export interface ModelSource {
+  config: ModelConfig;
+  weights: string;
+  /** The run folder, when the model came from one. */
+  run?: string;
+}
+
+/** A run folder (its final weights, else its latest checkpoint) or a weights file (config from its metadata or sidecar). */
+export async function resolveModel(path: string, override?: ModelConfig): Promise<ModelSource> {
+  const p = resolve(path);
+  if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: no such run folder or weights file`);
+  if (statSync(p).isDirectory()) {
+    const cfg = await readRunConfig(p);
+    let weights = join(p, 'model.safetensors');
+    if (!existsSync(weights)) {
+      const st = await readRunState(p);
+      if (!st) throw new HypersegError('FILE_NOT_FOUND', `${p}: the run has no weights yet (no model.safetensors, no checkpoint)`, { suggestion: 'train it first: hyperseg train --resume RUN' });
+      weights = join(p, st.checkpoint);
+    }
+    return { config: { ...cfg.model, ...(override ?? {}) }, weights, run: p };
+  }
+  let config: ModelConfig | undefined;
+  const { metadata } = await readSafetensors(p);
+  if (metadata.config) config = JSON.parse(metadata.config) as ModelConfig;
+  else if (existsSync(`${p}.json`)) config = (JSON.parse(await readFile(`${p}.json`, 'utf8')) as { config?: ModelConfig }).config;
+  if (!config && !override) {
+    throw new HypersegError('INVALID_INPUT', `${p}: the weights carry no model configuration`, { suggestion: 'pass --preset or --config FILE describing the model' });
+  }
+  const merged = { ...(config ?? {}), ...(override ?? {}) } as ModelConfig & { min_scale?: number };
+  delete merged.min_scale;
+  return { config: merged, weights: p };
+}
+
+export interface SegmentOptions {
+  model: string;
+  modelOverride?: ModelConfig;
+  input: string[];
+  out: string;
+  ks?: number[];
+  p?: number;
+  path?: InferencePath;
+  split?: Split;
+  backend?: BackendName;
+  engine?: Engine;
+  threads?: number;
+  seed?: number;
+  /** k-means: voxels the centres are fitted on (0 = all), restarts. */
+  fitSample?: number;
+  nInit?: number;
+  slabMB?: number;
+  /** Write embeddings.npy (default true) and pictures (default true). */
+  embeddings?: boolean;
+  pictures?: boolean;
+  /** Use an already started backend with the model loaded (the quickstart and ablation reuse theirs). */
+  backendInstance?: { backend: ComputeBackend; config: ResolvedConfig };
+  onCase?: (done: number, total: number, id: string) => void;
+  onLog?: (line: string) => void;
+}
+
+export interface CaseOutput {
+  id: string;
+  shape: readonly [number, number, number];
+  files: string[];
+  labels: Record<string, string>;
+  embeddings?: string;
+  montage?: string;
+  disk?: string;
+  embedSeconds: number;
+  clusterSeconds: number;
+  voxelsPerSecond: number;
+  inertia: Record<string, number>;
+  counts: Record<string, number[]>;
+}
+
+export interface SegmentSummary {
+  format: 'hyperseg-segmentation';
+  version: 1;
+  model: { weights: string; run?: string; config: ResolvedConfig };
+  data: { inputs: string[]; kind: string; split: Split };
+  ks: number[];
+  p: number;
+  path: InferencePath;
+  backend: Record<string, unknown>;
+  cases: CaseOutput[];
+  seconds: number;
+  peakRssMB: number;
+  workerPeakRssMB?: number;
+}
+
+/** Peak resident memory of a process (Linux VmHWM), in MiB; null when unavailable. */
+export async function peakRssOf(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Fits k-means on a subsample and labels every voxel. */
+export function clusterEmbeddings(mu: Float32Array, d: number, k: number, cfg: ResolvedConfig, options: { fitSample?: number; nInit?: number; seed?: number } = {}) {
+  const n = mu.length / d;
+  const geometry = cfg.hyperbolic ? 'poincare' : 'euclidean';
+  const want = options.fitSample ?? 20_000;
+  let fitX = mu;
+  if (want > 0 && want < n) {
+    const rng = new Rng(options.seed ?? 0, 0x5e9);
+    fitX = new Float32Array(want * d);
+    // a seeded sample without replacement (partial Fisher–Yates on indices)
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
+    for (let i = 0; i < want; i++) {
+      const j = i + rng.int(n - i);
+      const t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+      for (let a = 0; a < d; a++) fitX[i * d + a] = mu[idx[i] * d + a];
+    }
+  }
+  const fit = kmeans(fitX, d, { k, geometry, c: cfg.curvature, seed: options.seed ?? 0, nInit: options.nInit ?? 5 });
+  const all = fitX === mu ? { labels: fit.labels, inertia: fit.inertia, counts: fit.counts } : assignToCentroids(mu, d, fit.centroids, { k, geometry, c: cfg.curvature });
+  return { labels: all.labels, inertia: all.inertia, counts: all.counts, centroids: fit.centroids };
+}
+
+/** Colours predictions like the truth they match best (for pictures only; scores use evaluate). */
+function matchedForPicture(pred: Int32Array, c: LoadedCase, k: number): Int32Array {
+  const t = c.targets.find((x) => x.k === k) ?? c.targets[c.targets.length - 1];
+  if (!t) return Int32Array.from(pred, (v) => v + 1);
+  const m = matchClusters(pred, t.labels, t.classes);
+  const out = relabel(pred, m.mapping);
+  // unmatched clusters (k > classes) get labels past the truth's
+  const extra = Math.max(...t.classes) + 1;
+  for (let i = 0; i < out.length; i++) if (out[i] < 0) out[i] = extra + pred[i];
+  return out;
+}
+
+export async function segment(options: SegmentOptions): Promise<SegmentSummary> {
+  const t0 = performance.now();
+  const ks = options.ks ?? [2, 4, 8];
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
+  const p = options.p ?? 5;
+  const log = options.onLog ?? (() => undefined);
+  const source = await openData(options.input, options.seed ?? 0);
+  const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
+  const cases: CaseRef[] = casesOf(source, split);
+  if (cases.length === 0) throw new HypersegError('INVALID_INPUT', `no ${split} volumes in ${options.input.join(', ')}`);
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+
+  let model: ModelSource | null = null;
+  let backend: ComputeBackend;
+  let cfg: ResolvedConfig;
+  const owned = !options.backendInstance;
+  if (options.backendInstance) {
+    ({ backend, config: cfg } = options.backendInstance);
+  } else {
+    model = await resolveModel(options.model, options.modelOverride);
+    cfg = resolveModelConfig(model.config);
+    backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
+  }
+  const path: InferencePath = options.path ?? (denseSupported(cfg) ? 'dense' : 'per-patch');
+  if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: the dense path would only approximate it, using the per-patch path`);
+  const summary: SegmentSummary = {
+    format: 'hyperseg-segmentation', version: 1,
+    model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg },
+    data: { inputs: source.inputs, kind: source.kind, split }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
+  };
+  try {
+    if (owned && model) {
+      await backend.init(model.config, 0);
+      await backend.loadWeights(model.weights);
+    }
+    summary.backend = backend.info();
+    const embedOpts: EmbedOptions = { p, path, slabMB: options.slabMB };
+    for (const [ci, ref] of cases.entries()) {
+      const c = await ref.load();
+      const dir = join(out, c.id);
+      await mkdir(dir, { recursive: true });
+      const emb = await embedVolume(backend, { data: c.image, shape: c.shape }, cfg, embedOpts);
+      for (let i = 0; i < emb.mu.length; i++) {
+        if (!Number.isFinite(emb.mu[i])) throw new HypersegError('NON_FINITE', `${c.id}: the encoder produced a non-finite embedding at voxel ${Math.floor(i / emb.d)}`);
+      }
+      const tc = performance.now();
+      const entry: CaseOutput = {
+        id: c.id, shape: c.shape, files: ref.files, labels: {}, embedSeconds: emb.seconds, clusterSeconds: 0,
+        voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
+      };
+      const preds = new Map<number, Int32Array>();
+      for (const k of ks) {
+        const r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
+        preds.set(k, r.labels);
+        const file = `${c.id}/${c.id}_k${k}.nii.gz`;
+        await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });
+        entry.labels[String(k)] = file;
+        entry.inertia[String(k)] = r.inertia;
+        entry.counts[String(k)] = r.counts;
+      }
+      entry.clusterSeconds = (performance.now() - tc) / 1000;
+      if (options.embeddings ?? true) {
+        entry.embeddings = `${c.id}/embeddings.npy`;
+        await writeNpy(join(out, entry.embeddings), emb.mu, [c.image.length, emb.d]);
+      }
+      if (options.pictures ?? true) {
+        const focus = c.targets.length ? c.targets[c.targets.length - 1].labels : null;
+        const cols: MontageColumn[] = [{ title: 'image', labels: null }];
+        for (const k of ks) cols.push({ title: `k = ${k}`, labels: matchedForPicture(preds.get(k) as Int32Array, c, k) });
+        for (const t of c.targets) cols.push({ title: t.name, labels: t.labels });
+        entry.montage = `${c.id}/montage.png`;
+        await montage(c.image, c.shape, cols, pickSlices(c.shape, focus)).save(join(out, entry.montage));
+        const kMax = Math.max(...ks);
+        const colourings: ArrayLike<number>[] = [matchedForPicture(preds.get(kMax) as Int32Array, c, kMax)];
+        if (focus) colourings.push(focus);
+        entry.disk = `${c.id}/disk.png`;
+        await diskPlot(emb.mu, emb.d, colourings, { hyperbolic: cfg.hyperbolic, curvature: cfg.curvature }).save(join(out, entry.disk));
+      }
+      summary.cases.push(entry);
+      options.onCase?.(ci + 1, cases.length, c.id);
+      log(`${c.id}: ${c.shape.join('×')} embedded in ${emb.seconds.toFixed(2)} s (${path}${emb.slabs > 1 ? `, ${emb.slabs} slabs` : ''}), clustered in ${entry.clusterSeconds.toFixed(2)} s`);
+    }
+    summary.seconds = (performance.now() - t0) / 1000;
+    summary.peakRssMB = process.resourceUsage().maxRSS / 1024;
+    const pid = (backend as { pid?: number }).pid;
+    const w = await peakRssOf(pid);
+    if (w !== null) summary.workerPeakRssMB = w;
+    await writeFileAtomic(join(out, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+    return summary;
+  } finally {
+    if (owned) await backend.close();
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The training loop, owned by TypeScript: batches from the multi-scale triplet sampler, the backend's
+ * train step, metrics as JSONL, atomic checkpoints, exact resume.
+ *
+ * Run folder:
+ *   RUN/config.json         everything the run depends on (data, model, sampler, seed, budget, backend)
+ *   RUN/metrics.jsonl       one line per step: loss terms, step time
+ *   RUN/checkpoints/step-NNNNNN.safetensors   model, Adam and noise-generator state (the last `keep`)
+ *   RUN/state.json          the latest checkpoint, the sampler's generator state after it, the step
+ *   RUN/model.safetensors   final weights (a checkpoint: either backend and plain PyTorch load it)
+ *
+ * Exact resume: the sampler's generator state is recorded before each batch is drawn, and the
+ * checkpoint after step s pairs the backend's state after s with the sampler state before batch s+1;
+ * resuming restores both, so steps s+1.. repeat an uninterrupted run bit for bit (tested). The next
+ * batch is sampled while the backend computes the current step (two buffers in turn).
+ */
+
+import { existsSync } from 'node:fs';
+import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
+import type { Engine } from '../backends/tfjs/engine.js';
+import { resolveModelConfig } from '../backends/config.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { HypersegError } from '../errors.js';
+import { Rng } from '../random.js';
+import { type TripletConfig, TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
+import type { TrainStepResult } from '../backends/types.js';
+import { casesOf, openData, samplerFor, type DataKind } from './inputs.js';
+
+export const RUN_VERSION = 1;
+
+export interface RunConfig {
+  format: 'hyperseg-run';
+  version: number;
+  data: { inputs: string[]; kind: DataKind; train: string[] };
+  model: ModelConfig;
+  sampler: TripletConfig;
+  seed: number;
+  steps: number;
+  batch: number;
+  checkpointEvery: number;
+  keep: number;
+  backend: BackendName;
+  engine?: Engine;
+  threads?: number;
+}
+
+export interface RunState {
+  step: number;
+  checkpoint: string;
+  /** Sampler generator state before the batch of step `step + 1` is drawn. */
+  sampler: number[];
+  /** Training seconds so far (for rates across resumes). */
+  seconds: number;
+}
+
+export interface TrainOptions {
+  data?: string[];
+  out: string;
+  backend?: BackendName;
+  engine?: Engine;
+  /** Model configuration (preset and overrides). */
+  model?: ModelConfig;
+  seed?: number;
+  steps?: number;
+  batch?: number;
+  checkpointEvery?: number;
+  keep?: number;
+  threads?: number;
+  /** Continue the run in `out` from its last checkpoint (data, model and seed from its config.json). */
+  resume?: boolean;
+  /** Replace an existing run folder. */
+  force?: boolean;
+  /** Cap on training volumes held in memory (default: all). */
+  maxVolumes?: number;
+  /** Stops cleanly (checkpoint, resumable) after the step in flight when aborted (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Stop after this step as if interrupted (tests and budgeted runs). */
+  stopAfter?: number;
+  onStep?: (r: TrainStepResult, total: number) => void;
+  onLog?: (line: string) => void;
+}
+
+export interface TrainSummary {
+  run: string;
+  steps: number;
+  completed: boolean;
+  resumedFrom: number;
+  seconds: number;
+  stepsPerSecond: number;
+  last: TrainStepResult | null;
+  /** Mean loss terms over the last 10 % of steps run in this call. */
+  tail: Record<string, number>;
+  backend: Record<string, unknown>;
+  weights: string;
+}
+
+const ckptName = (step: number) => `checkpoints/step-${String(step).padStart(6, '0')}.safetensors`;
+
+async function readJson<T>(path: string, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new HypersegError('FILE_NOT_FOUND', `${path}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new HypersegError('FILE_FORMAT', `${path}: the ${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export async function readRunConfig(run: string): Promise<RunConfig> {
+  const c = await readJson<RunConfig>(join(run, 'config.json'), 'run configuration');
+  if (c.format !== 'hyperseg-run') throw new HypersegError('FILE_FORMAT', `${join(run, 'config.json')} is not a hyperseg run configuration`);
+  if (c.version > RUN_VERSION) throw new HypersegError('UNSUPPORTED', `${run}: run format version ${c.version} is newer than this hyperseg's ${RUN_VERSION}`);
+  return c;
+}
+
+export async function readRunState(run: string): Promise<RunState | null> {
+  const p = join(run, 'state.json');
+  return existsSync(p) ? readJson<RunState>(p, 'run state') : null;
+}
+
+/** Keeps the metrics of steps ≤ `step` (what the checkpoint covers); later lines belong to lost work. */
+async function truncateMetrics(path: string, step: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const kept = lines.filter((l) => {
+    try {
+      return (JSON.parse(l) as { step: number }).step <= step;
+    } catch {
+      return false; // a torn last line from a crash
+    }
+  });
+  await writeFileAtomic(path, kept.length ? `${kept.join('\n')}\n` : '');
+}
+
+export async function train(options: TrainOptions): Promise<TrainSummary> {
+  const run = resolve(options.out);
+  let cfg: RunConfig;
+  let state: RunState | null = null;
+  if (options.resume) {
+    cfg = await readRunConfig(run);
+    state = await readRunState(run);
+    if (options.steps !== undefined) cfg.steps = options.steps; // extending a run keeps everything else
+  } else {
+    if (existsSync(join(run, 'config.json')) && !options.force) {
+      throw new HypersegError('INVALID_ARGUMENT', `${run} already holds a run`, { suggestion: 'continue it with --resume, choose another --out, or pass --force to start over' });
+    }
+    if (!options.data || options.data.length === 0) throw new HypersegError('INVALID_ARGUMENT', 'no training data', { suggestion: 'pass --data DIR or NIfTI files' });
+    const steps = options.steps ?? 1000;
+    const batch = options.batch ?? 32;
+    if (!Number.isInteger(steps) || steps < 1) throw new HypersegError('INVALID_ARGUMENT', `steps must be an integer ≥ 1, got ${steps}`);
+    if (!Number.isInteger(batch) || batch < 2) throw new HypersegError('INVALID_ARGUMENT', `batch must be an integer ≥ 2, got ${batch}`);
+    const model = { ...(options.model ?? {}) };
+    const resolved = resolveModelConfig(model); // validates before any work
+    cfg = {
+      format: 'hyperseg-run', version: RUN_VERSION,
+      data: { inputs: options.data.map((p) => resolve(p)), kind: 'synth', train: [] },
+      model: { ...model, preset: resolved.preset },
+      sampler: {}, seed: options.seed ?? 0, steps, batch,
+      checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
+      keep: options.keep ?? 2, backend: options.backend ?? 'torch', engine: options.engine, threads: options.threads,
+    };
+    if (options.force) {
+      for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
+    }
+  }
+  const log = options.onLog ?? (() => undefined);
+
+  // Data: the training split, loaded once.
+  const source = await openData(cfg.data.inputs, cfg.seed);
+  let trainCases = casesOf(source, 'train');
+  if (options.resume) {
+    const want = new Set(cfg.data.train);
+    trainCases = source.cases.filter((c) => want.has(c.id));
+    if (trainCases.length !== cfg.data.train.length) {
+      throw new HypersegError('INVALID_INPUT', `${run}: the training data changed since the run started (${trainCases.length} of ${cfg.data.train.length} volumes found)`);
+    }
+  } else if (options.maxVolumes !== undefined && trainCases.length > options.maxVolumes) {
+    trainCases = trainCases.slice(0, options.maxVolumes);
+  }
+  if (trainCases.length === 0) throw new HypersegError('INVALID_INPUT', `no training volumes in ${cfg.data.inputs.join(', ')}`);
+  const volumes = [];
+  for (const c of trainCases) {
+    const v = await c.load();
+    volumes.push({ data: v.image, shape: v.shape });
+  }
+  if (!options.resume) {
+    const s = samplerFor(source, volumes.map((v) => v.shape));
+    const m = resolveModelConfig(cfg.model).m;
+    cfg.sampler = { m, rMin: s.rMin, rMax: s.rMax, lMax: s.lMax, scale: s.scale };
+    cfg.data = { inputs: cfg.data.inputs, kind: source.kind, train: trainCases.map((c) => c.id) };
+    await mkdir(join(run, 'checkpoints'), { recursive: true });
+    await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+  }
+  log(`training on ${volumes.length} ${source.kind} volume(s), ${cfg.steps} steps of ${cfg.batch} triplets, backend ${cfg.backend}`);
+
+  const rng = state ? Rng.fromState(state.sampler) : new Rng(cfg.seed, 0x7a1);
+  const sampler = new TripletSampler(volumes, cfg.sampler, rng);
+  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads });
+  const metricsPath = join(run, 'metrics.jsonl');
+  const start = state?.step ?? 0;
+  let seconds0 = state?.seconds ?? 0;
+  let last: TrainStepResult | null = null;
+  const recent: TrainStepResult[] = [];
+  let stepsRun = 0;
+  let completed = false;
+  try {
+    await backend.init(cfg.model, cfg.seed);
+    if (state) {
+      await backend.load(join(run, state.checkpoint));
+      await truncateMetrics(metricsPath, state.step);
+      log(`resumed from step ${state.step} (${state.checkpoint})`);
+    } else {
+      await writeFileAtomic(metricsPath, '');
+    }
+    let pendingLines: string[] = [];
+    const flush = async () => {
+      if (pendingLines.length) await appendFile(metricsPath, pendingLines.join(''));
+      pendingLines = [];
+    };
+    const checkpoint = async (step: number, samplerState: number[], seconds: number) => {
+      await flush();
+      const rel = ckptName(step);
+      await backend.save(join(run, rel));
+      const st: RunState = { step, checkpoint: rel, sampler: samplerState, seconds };
+      await writeFileAtomic(join(run, 'state.json'), `${JSON.stringify(st)}\n`);
+      const old = (await readdir(join(run, 'checkpoints'))).filter((f) => /^step-\d+\.safetensors$/.test(f)).sort();
+      for (const f of old.slice(0, Math.max(0, old.length - cfg.keep))) {
+        await rm(join(run, 'checkpoints', f), { force: true });
+        await rm(join(run, 'checkpoints', `${f}.json`), { force: true });
+      }
+    };
+
+    if (start >= cfg.steps) {
+      completed = true;
+    } else {
+      const ring = [allocateTripletBatch(cfg.batch, sampler.config.m, true), allocateTripletBatch(cfg.batch, sampler.config.m, true)];
+      sampler.fill(ring[0]);
+      let pending = backend.trainStep(ring[0]);
+      const t0 = performance.now();
+      for (let step = start + 1; step <= cfg.steps; step++) {
+        // Draw the next batch while this step computes; remember the generator state before it.
+        const nextState = rng.state();
+        if (step < cfg.steps) sampler.fill(ring[(step - start) % 2]); // the buffer not in flight
+        const r = await pending;
+        if (!Number.isFinite(r.loss)) {
+          throw new HypersegError('NON_FINITE', `step ${step}: the loss is ${r.loss} (elbo ${r.elbo}, triplet ${r.triplet}); the last good checkpoint is kept`, {
+            suggestion: 'lower the learning rate (--config with "lr") or set "grad_clip", then --resume',
+          });
+        }
+        last = { ...r, step };
+        stepsRun++;
+        recent.push(last);
+        if (recent.length > Math.max(1, Math.ceil((cfg.steps - start) / 10))) recent.shift();
+        const elapsed = seconds0 + (performance.now() - t0) / 1000;
+        pendingLines.push(`${JSON.stringify({ step, loss: r.loss, elbo: r.elbo, recon: r.recon, kl: r.kl, triplet: r.triplet, seconds: r.seconds, elapsed })}\n`);
+        if (pendingLines.length >= 50) await flush();
+        options.onStep?.(last, cfg.steps);
+        const stop = options.signal?.aborted === true || options.stopAfter === step;
+        if (step % cfg.checkpointEvery === 0 || step === cfg.steps || stop) await checkpoint(step, nextState, elapsed);
+        if (stop) {
+          log(`stopped after step ${step}; continue with: hyperseg train --resume ${run}`);
+          break;
+        }
+        if (step < cfg.steps) pending = backend.trainStep(ring[(step - start) % 2]);
+      }
+      seconds0 += (performance.now() - t0) / 1000;
+      completed = last !== null && last.step === cfg.steps;
+    }
+    if (completed) {
+      const st = await readRunState(run);
+      if (!st) throw new HypersegError('IO', `${run}: no checkpoint after training`);
+      // The final weights: the last checkpoint (a full checkpoint both backends and PyTorch read).
+      const tmp = join(run, `.model.safetensors.tmp-${process.pid}`);
+      await copyFile(join(run, st.checkpoint), tmp);
+      if (existsSync(join(run, `${st.checkpoint}.json`))) {
+        await copyFile(join(run, `${st.checkpoint}.json`), `${tmp}.json`);
+        await rename(`${tmp}.json`, join(run, 'model.safetensors.json'));
+      }
+      await rename(tmp, join(run, 'model.safetensors'));
+    }
+    const tail: Record<string, number> = {};
+    for (const key of ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const) tail[key] = recent.reduce((s, r) => s + r[key], 0) / Math.max(1, recent.length);
+    return {
+      run, steps: last?.step ?? start, completed, resumedFrom: start, seconds: seconds0,
+      stepsPerSecond: stepsRun / Math.max(1e-9, seconds0 - (state?.seconds ?? 0)), last, tail, backend: backend.info(), weights: join(run, 'model.safetensors'),
+    };
+  } finally {
+    await backend.close();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The experiment pipeline end to end, on real files, a real torch worker and the built CLI:
+ * exact resume, Ctrl-C, segmentation outputs (labels with the input's affine, embeddings, pictures),
+ * dense = per-patch through the slabbed pipeline path, evaluate --run against a brute-force
+ * permutation search, the quickstart, the BraTS-layout phantom, and bad input.
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TorchBackend } from '../../src/backends/torch/backend.js';
+import { resolveModelConfig } from '../../src/backends/config.js';
+import { writeSynthDataset } from '../../src/data/dataset.js';
+import { labelData, readNifti, writeNifti } from '../../src/data/nifti.js';
+import { readNpy } from '../../src/data/npy.js';
+import { synthVolume } from '../../src/data/synth.js';
+import { embedVolume } from '../../src/pipeline/embed.js';
+import { train } from '../../src/pipeline/train.js';
+import { Rng } from '../../src/random.js';
+import { readSafetensors } from '../../src/weights/safetensors.js';
+import { CLI, hyperseg } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir('hyperseg-pipeline-');
+const data = join(dir, 'ds');
+
+beforeAll(async () => {
+  await writeSynthDataset({ out: data, count: 6, size: 24, seed: 4 });
+});
+
+const metrics = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; recon: number; triplet: number });
+
+describe('Rng state', () => {
+  it('continues the same sequence from a saved state', () => {
+    const a = new Rng(11);
+    for (let i = 0; i < 7; i++) a.normal(); // leaves a spare normal pending
+    const b = Rng.fromState(a.state());
+    expect(Array.from({ length: 9 }, () => b.normal())).toEqual(Array.from({ length: 9 }, () => a.normal()));
+    expect(() => Rng.fromState([0, 0, 0, 0, 0, 0])).toThrow(/all zero/);
+    expect(() => Rng.fromState([1, 2])).toThrow(/6 finite numbers/);
+  });
+});
+
+describe('train (torch)', () => {
+  it('resumes exactly: stop after 3 of 6 steps, resume, and get the uninterrupted run bit for bit', async () => {
+    const full = join(dir, 'full');
+    const cut = join(dir, 'cut');
+    const common = { data: [data], backend: 'torch' as const, model: { preset: 'small' as const }, seed: 5, steps: 6, batch: 8, checkpointEvery: 3, threads: 1 };
+    const a = await train({ ...common, out: full });
+    expect(a.completed).toBe(true);
+    const b1 = await train({ ...common, out: cut, stopAfter: 3 });
+    expect(b1.completed).toBe(false);
+    expect(b1.steps).toBe(3);
+    expect(JSON.parse(readFileSync(join(cut, 'state.json'), 'utf8')).step).toBe(3);
+    const b2 = await train({ out: cut, resume: true });
+    expect(b2.completed).toBe(true);
+    expect(b2.resumedFrom).toBe(3);
+    expect(metrics(cut).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(metrics(cut).map((m) => m.loss)).toEqual(metrics(full).map((m) => m.loss));
+    const wa = (await readSafetensors(join(full, 'model.safetensors'))).tensors;
+    const wb = (await readSafetensors(join(cut, 'model.safetensors'))).tensors;
+    expect([...wb.keys()].sort()).toEqual([...wa.keys()].sort());
+    for (const [name, t] of wa) if (name.startsWith('model.')) expect(Array.from(wb.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
+  }, 180_000);
+
+  it('refuses to overwrite a run, and --resume needs one', () => {
+    const again = hyperseg('train', '--data', data, '--out', join(dir, 'full'), '--steps', '2');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds a run/);
+    expect(again.stderr).toMatch(/--resume/);
+    const none = hyperseg('train', '--resume', data);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/config\.json: cannot read the run configuration/);
+    const missing = hyperseg('train', '--data', join(dir, 'nope'), '--out', join(dir, 'x'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/FILE_NOT_FOUND.*nope/);
+  });
+
+  it('Ctrl-C stops after the step in flight with a checkpoint; --resume finishes the run', async () => {
+    const run = join(dir, 'sigint');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number>((res) => child.on('exit', (code, sig) => res(code ?? (sig === 'SIGKILL' ? -9 : -1))));
+    await new Promise<void>((res, rej) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        if (stderr.includes('training on')) {
+          clearInterval(poll);
+          setTimeout(res, 3000); // a few steps
+        } else if (Date.now() - t0 > 60_000) {
+          clearInterval(poll);
+          rej(new Error(`the run did not start: ${stderr}`));
+        }
+      }, 100);
+    });
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr).toBe(130);
+    const st = JSON.parse(readFileSync(join(run, 'state.json'), 'utf8')) as { step: number; checkpoint: string };
+    expect(st.step).toBeGreaterThan(0);
+    expect(existsSync(join(run, st.checkpoint))).toBe(true);
+    expect(metrics(run).map((m) => m.step)).toEqual(Array.from({ length: st.step }, (_, i) => i + 1));
+    const r = hyperseg('train', '--resume', run, '--steps', String(st.step + 2), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ completed: true, steps: st.step + 2, resumedFrom: st.step });
+    expect(existsSync(join(run, 'model.safetensors'))).toBe(true);
+  }, 180_000);
+});
+
+describe('segment and evaluate --run', () => {
+  const seg = join(dir, 'seg');
+
+  it('writes labels per k with the input affine, embeddings and pictures (CLI, dense path)', () => {
+    const r = hyperseg('segment', '--model', join(dir, 'full'), '--input', data, '--out', seg, '--k', '2,4', '--split', 'all', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.path).toBe('dense');
+    expect(j.cases).toHaveLength(6);
+    expect(j.ks).toEqual([2, 4]);
+  }, 120_000);
+
+  it('label volumes, embeddings and pictures are real files with the right contents', async () => {
+    const s = JSON.parse(readFileSync(join(seg, 'segment.json'), 'utf8'));
+    const c = s.cases[0];
+    const img = await readNifti(c.files[0]);
+    const lab = await readNifti(join(seg, c.labels['4']));
+    expect(lab.shape).toEqual(img.shape);
+    expect(lab.affine).toEqual(img.affine);
+    const labels = labelData(lab);
+    const used = new Set(labels);
+    expect(Math.max(...used)).toBeLessThan(4);
+    expect(used.size).toBeGreaterThan(1);
+    const emb = await readNpy(join(seg, c.embeddings));
+    expect(emb.shape).toEqual([24 ** 3, 2]);
+    let maxNorm = 0;
+    for (let i = 0; i < emb.data.length; i += 2) maxNorm = Math.max(maxNorm, Math.hypot(emb.data[i], emb.data[i + 1]));
+    expect(maxNorm).toBeLessThan(1); // inside the Poincaré ball
+    for (const pic of [c.montage, c.disk]) {
+      const png = PNG.sync.read(readFileSync(join(seg, pic)));
+      expect(png.width).toBeGreaterThan(100);
+      expect(png.height).toBeGreaterThan(50);
+    }
+  });
+
+  it('evaluate --run equals a brute-force search over cluster permutations', async () => {
+    const r = hyperseg('evaluate', '--run', seg, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout) as { cases: { id: string; target: string; k: number; meanDice: number }[]; aggregates: { target: string; dice: { mean: number } }[] };
+    expect(rep.aggregates.map((a) => a.target).sort()).toEqual(['level1', 'level2']);
+    const s = JSON.parse(readFileSync(join(seg, 'segment.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(data, 'manifest.json'), 'utf8'));
+    const perms = (n: number): number[][] => (n === 1 ? [[0]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+    for (const c of s.cases.slice(0, 3)) {
+      const vol = manifest.volumes.find((v: { id: string }) => v.id === c.id);
+      for (const [level, k] of [[1, 2], [2, 4]] as const) {
+        const truth = labelData(await readNifti(join(data, vol.labels[String(level)])));
+        const pred = labelData(await readNifti(join(seg, c.labels[String(k)])));
+        let best = -1;
+        for (const p of perms(k)) {
+          let sum = 0;
+          let count = 0;
+          for (let cls = 0; cls < k; cls++) {
+            let inter = 0;
+            let np = 0;
+            let nt = 0;
+            for (let i = 0; i < truth.length; i++) {
+              const a = p[pred[i]] === cls;
+              const b = truth[i] === cls;
+              if (a) np++;
+              if (b) nt++;
+              if (a && b) inter++;
+            }
+            if (nt > 0) {
+              sum += (2 * inter) / (np + nt);
+              count++;
+            }
+          }
+          best = Math.max(best, sum / count);
+        }
+        const got = rep.cases.find((x) => x.id === c.id && x.k === k)?.meanDice;
+        // Hungarian maximises overlap, the brute force maximises mean Dice: equal here or the matching is wrong
+        expect(got).toBeCloseTo(best, 2);
+        expect(got ?? 0).toBeLessThanOrEqual(best + 1e-12);
+      }
+    }
+    const md = readFileSync(join(seg, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| Method \| Level 1 \(k = 2\) \| Level 2 \(k = 4\) \|/);
+    expect(md).toMatch(/!\[montage\]/);
+  });
+
+  it('segments plain NIfTI files: no truth, labels keep a non-trivial affine', async () => {
+    const v = synthVolume(1, 2, 20);
+    const affine = [[0, -1.5, 0, 30], [2, 0, 0, -12], [0, 0, 1.25, 7], [0, 0, 0, 1]];
+    const file = join(dir, 'plain.nii.gz');
+    await writeNifti(file, { shape: v.shape, spacing: [2, 1.5, 1.25], affine, data: Float32Array.from(v.image, (x) => 1000 * x + 50) });
+    const out = join(dir, 'seg-plain');
+    const r = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', file, '--out', out, '--k', '3', '--no-pictures');
+    expect(r.code, r.stderr).toBe(0);
+    const lab = await readNifti(join(out, 'plain', 'plain_k3.nii.gz'));
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) expect(lab.affine[i][j]).toBeCloseTo(affine[i][j], 5);
+    const e = hyperseg('evaluate', '--run', out);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/no ground truth/);
+  }, 120_000);
+
+  it('refuses a corrupt weights file, naming it', () => {
+    const bad = join(dir, 'bad.safetensors');
+    writeFileSync(bad, Buffer.from([1, 2, 3]));
+    const r = hyperseg('segment', '--model', bad, '--input', data, '--out', join(dir, 'seg-bad'), '--preset', 'small');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.safetensors/);
+  });
+});
+
+describe('dense path through the pipeline', () => {
+  let backend: TorchBackend;
+  beforeAll(async () => {
+    backend = await TorchBackend.start({ threads: 1 });
+    await backend.init({ preset: 'small' }, 3);
+  }, 60_000);
+  afterAll(async () => backend.close());
+
+  it('equals the per-patch definition in slabs of z-planes (small preset, p = 5)', async () => {
+    const v = synthVolume(2, 1, 20);
+    const grid = { data: v.image.slice(0, 20 * 20 * 9), shape: [20, 20, 9] as [number, number, number] };
+    const cfg = resolveModelConfig({ preset: 'small' });
+    const dense = await embedVolume(backend, grid, cfg, { path: 'dense', slabMB: 16 / 1024 }); // forces slabs of one plane
+    expect(dense.slabs).toBe(9);
+    const whole = await embedVolume(backend, grid, cfg, { path: 'dense' });
+    expect(whole.slabs).toBe(1);
+    const patch = await embedVolume(backend, grid, cfg, { path: 'per-patch', batch: 700 });
+    let maxSlab = 0;
+    let maxPatch = 0;
+    for (let i = 0; i < patch.mu.length; i++) {
+      maxSlab = Math.max(maxSlab, Math.abs(dense.mu[i] - whole.mu[i]));
+      maxPatch = Math.max(maxPatch, Math.abs(dense.mu[i] - patch.mu[i]));
+    }
+    expect(maxSlab).toBeLessThan(1e-6);
+    expect(maxPatch).toBeLessThan(1e-5); // float32 sums in another order
+  }, 120_000);
+});
+
+describe('quickstart and BraTS-layout data (CLI)', () => {
+  it('quickstart runs the whole job and re-running continues from what exists', () => {
+    const out = join(dir, 'qs');
+    const r = hyperseg('quickstart', '--out', out, '--count', '6', '--steps', '4', '--batch', '8', '--threads', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/level1 \(k = 2\): \d\.\d{3}/);
+    expect(r.stdout).toMatch(/report: /);
+    const q = JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8'));
+    expect(q.aggregates.map((a: { target: string }) => a.target).sort()).toEqual(['level1', 'level2', 'level3']);
+    expect(existsSync(q.montage)).toBe(true);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Level 3 \(k = 8\)/);
+    const again = hyperseg('quickstart', '--out', out, '--count', '6', '--steps', '4', '--batch', '8', '--threads', '1');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/reusing the synthetic data/);
+    expect(again.stderr).toMatch(/resuming/);
+  }, 240_000);
+
+  it('trains, segments (k = 3) and scores whole-tumour Dice and HD95 on BraTS-layout phantoms', () => {
+    const b = join(dir, 'brats');
+    expect(hyperseg('synth', '--kind', 'brats-phantom', '--out', b, '--count', '3', '--shape', '40x40x28').code).toBe(0);
+    const run = join(dir, 'brats-run');
+    const t = hyperseg('train', '--data', b, '--out', run, '--steps', '3', '--batch', '8', '--threads', '1');
+    expect(t.code, t.stderr).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    expect(cfg.data.kind).toBe('brats');
+    expect(cfg.sampler.scale).toBe('log');
+    const out = join(dir, 'brats-seg');
+    const s = hyperseg('segment', '--model', run, '--input', b, '--out', out, '--k', '3', '--split', 'all', '--no-pictures');
+    expect(s.code, s.stderr).toBe(0);
+    const e = hyperseg('evaluate', '--run', out, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const rep = JSON.parse(e.stdout);
+    const wt = rep.aggregates.find((a: { target: string }) => a.target === 'whole-tumour');
+    expect(wt.cases).toBe(3);
+    expect(wt.focusDice.mean).toBeGreaterThanOrEqual(0);
+    expect(wt.focusDice.mean).toBeLessThanOrEqual(1);
+    expect(rep.cases[0].surfaceStatus).toBeDefined();
+  }, 240_000);
+});
