@@ -14,7 +14,7 @@ interface SegmentFlags {
   input: string[];
   out: string;
   k: number[];
-  patch: number;
+  patch?: number;
   path?: 'dense' | 'per-patch';
   split?: Split;
   backend: BackendName;
@@ -39,7 +39,7 @@ export function registerSegment(program: Command): void {
     .requiredOption('--input <paths...>', 'a synth or BraTS-layout folder (its test split by default), or NIfTI files / a folder of them')
     .requiredOption('--out <dir>', 'output folder')
     .option('--k <list>', 'cluster counts', parseIntList('--k'), [2, 4, 8])
-    .option('--patch <p>', 'patch side around each voxel', parseIntOption('--patch', 1, 99), 5)
+    .option('--patch <p>', "patch side around each voxel (default m/2: the paper's 5 for m = 10)", parseIntOption('--patch', 1, 99))
     .option('--path <path>', 'dense | per-patch (default dense when the encoder allows it)', parseChoice('--path', ['dense', 'per-patch'] as const))
     .option('--split <split>', 'train | val | test | all (dataset folders)', parseChoice('--split', ['train', 'val', 'test', 'all'] as const))
     .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')

@@ -9,7 +9,7 @@ import { train } from '../pipeline/train.js';
 import { progressBar } from './progress.js';
 import { action, parseChoice, parseIntOption, toJson } from './run.js';
 
-export const ENGINES = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export const ENGINES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 
 /** Model configuration from --preset and --config FILE (a JSON object of model keys). */
 export async function modelFromFlags(flags: { preset?: string; config?: string }): Promise<ModelConfig | undefined> {

@@ -17,7 +17,7 @@ import { denseWindowOrigin, resampleVolume, type Grid } from '../sampling/resamp
 export type InferencePath = 'dense' | 'per-patch';
 
 export interface EmbedOptions {
-  /** Patch side around each voxel (default 5). */
+  /** Patch side around each voxel (default m/2: the paper's 5 for m = 10). */
   p?: number;
   path?: InferencePath;
   /** Per-patch batch size (default 1024). */
@@ -50,7 +50,7 @@ export function denseSlabPlanes(shape: readonly [number, number, number], cfg: R
  * `cfg` is the backend's resolved model configuration.
  */
 export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: ResolvedConfig, options: EmbedOptions = {}): Promise<{ mu: Float32Array; d: number; seconds: number; path: InferencePath; slabs: number }> {
-  const p = options.p ?? 5;
+  const p = options.p ?? cfg.m / 2;
   const path = options.path ?? 'dense';
   const d = cfg.latent_dim;
   const [nx, ny, nz] = grid.shape;

@@ -148,6 +148,7 @@ async function intensityBaseline(data: string, out: string, split: Split, ks: nu
   for (const ref of cases) {
     const c = await ref.load();
     const t = performance.now();
+    await mkdir(join(out, c.id), { recursive: true });
     const labels: Record<string, string> = {};
     for (const k of ks) {
       // the same subsample-then-assign scheme as segment, in one dimension

@@ -170,7 +170,6 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const t0 = performance.now();
   const ks = options.ks ?? [2, 4, 8];
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
-  const p = options.p ?? 5;
   const log = options.onLog ?? (() => undefined);
   const source = await openData(options.input, options.seed ?? 0);
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
@@ -190,6 +189,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     cfg = resolveModelConfig(model.config);
     backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
   }
+  // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
+  const p = options.p ?? cfg.m / 2;
   const path: InferencePath = options.path ?? (denseSupported(cfg) ? 'dense' : 'per-patch');
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: the dense path would only approximate it, using the per-patch path`);
   const summary: SegmentSummary = {

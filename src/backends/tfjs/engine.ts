@@ -38,7 +38,7 @@ export async function selectEngine(force?: Engine): Promise<Engine> {
     if (current === force) return current;
     if (!(await tryEngine(force))) {
       throw new HypersegError('UNSUPPORTED', `TensorFlow.js engine '${force}' is not available here`, {
-        suggestion: force.startsWith('node') ? 'install @tensorflow/tfjs-node (its install downloads libtensorflow, which fails without network)' : undefined,
+        suggestion: force.startsWith('node') ? 'install the native engine with `bash scripts/tfjs-native.sh` (builds @tensorflow/tfjs-node against the tensorflow-cpu wheel from PyPI; its own install downloads libtensorflow, which fails without network)' : undefined,
       });
     }
     await tf.ready();
