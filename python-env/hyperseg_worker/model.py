@@ -218,18 +218,22 @@ class HyperbolicVAE(nn.Module):
         """Per-voxel mu from a volume resampled once (scale m/p): the encoder's convolutions slide over
         the whole volume and the linear head becomes a convolution with the final feature size as kernel,
         evaluated every `stride` samples from `origin` (the first voxel's window). volume: [D, H, W]
-        (resampled, covering every window); returns mu [Do, Ho, Wo, d]. Exact for stride-1 unpadded
-        encoders (presets small and valid); the padded paper encoder is approximated.
+        (resampled, covering every window); returns mu [Do, Ho, Wo, d].
+        Strided layers become stride-1 layers and dilate every later kernel by the strides so far
+        (every voxel gets an output, on the lattice its patch would use), with 'same' padding scaled
+        by the dilation. Exact for stride-1 unpadded encoders (presets small and valid); for padded
+        encoders (the paper's) a patch sees zeros at its border where the volume holds its
+        neighbours, so the dense path approximates per-patch inference there.
         """
         cfg = self.cfg
-        if any(s != 1 for s in cfg.strides):
-            raise ValueError("dense encoding needs a stride-1 encoder (presets 'small' and 'valid')")
         h = volume[None, None]
-        for conv in self.encoder:
-            h = F.relu(conv(h))
+        dil = 1
+        for conv, s in zip(self.encoder, cfg.strides):
+            h = F.relu(F.conv3d(h, conv.weight, conv.bias, stride=1, padding=cfg.padding * dil, dilation=dil))
+            dil *= s
         w = self.head_mu.weight.reshape(cfg.latent_dim, cfg.enc_channels[-1], self.s, self.s, self.s)
         h = h[:, :, origin:, origin:, origin:]
-        t = F.conv3d(h, w, self.head_mu.bias, stride=stride)
+        t = F.conv3d(h, w, self.head_mu.bias, stride=stride, dilation=dil)
         t = t[0, :, : out_shape[0], : out_shape[1], : out_shape[2]].permute(1, 2, 3, 0)
         return G.expmap0(t, cfg.curvature) if cfg.hyperbolic else t
 

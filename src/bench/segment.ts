@@ -11,8 +11,9 @@ import { resolveModelConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
+import { assignToCentroids } from '../cluster/kmeans.js';
 import { embedVolume } from '../pipeline/embed.js';
-import { clusterEmbeddings, peakRssOf } from '../pipeline/segment.js';
+import { clusterEmbeddings, peakRssOf, resolveModel } from '../pipeline/segment.js';
 
 export interface SegmentBenchResult {
   backend: Record<string, unknown>;
@@ -26,12 +27,14 @@ export interface SegmentBenchResult {
   brats?: { preset: string; shape: [number, number, number]; seconds: number; slabs: number; voxelsPerSecond: number; nodePeakRssMB: number; workerPeakRssMB: number | null };
 }
 
-export async function benchSegment(options: { backend?: BackendName; engine?: Engine; preset?: 'small' | 'valid'; planes?: number; brats?: boolean; bratsPreset?: 'small' | 'valid'; threads?: number } = {}): Promise<SegmentBenchResult> {
-  const preset = options.preset ?? 'valid';
+export async function benchSegment(options: { model?: string; backend?: BackendName; engine?: Engine; preset?: 'small' | 'valid' | 'paper'; planes?: number; brats?: boolean; bratsPreset?: 'small' | 'valid'; threads?: number } = {}): Promise<SegmentBenchResult> {
+  const model = options.model ? await resolveModel(options.model) : null;
+  const preset = model ? (resolveModelConfig(model.config).preset as 'small' | 'valid' | 'paper') : options.preset ?? 'valid';
   const backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
   try {
-    const cfg = resolveModelConfig({ preset });
-    await backend.init({ preset }, 0);
+    const cfg = resolveModelConfig(model ? model.config : { preset });
+    await backend.init(model ? model.config : { preset }, 0);
+    if (model) await backend.loadWeights(model.weights);
     const v = synthVolume(0, 0, 50);
     const grid = { data: v.image, shape: v.shape };
     await embedVolume(backend, { data: v.image.subarray(0, 50 * 50 * 4), shape: [50, 50, 4] }, cfg); // warm-up
@@ -43,10 +46,12 @@ export async function benchSegment(options: { backend?: BackendName; engine?: En
     const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
     let maxAbs = 0;
     for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));
-    const a = clusterEmbeddings(slabDense.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
-    const b = clusterEmbeddings(perPatch.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
+    // label agreement: one k-means fit (on the per-patch embeddings) labels both paths' embeddings
+    const fit = clusterEmbeddings(perPatch.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
+    const geometry = cfg.hyperbolic ? 'poincare' : 'euclidean';
+    const a = assignToCentroids(slabDense.mu, cfg.latent_dim, fit.centroids, { k: 4, geometry, c: cfg.curvature });
     let agree = 0;
-    for (let i = 0; i < a.labels.length; i++) if (a.labels[i] === b.labels[i]) agree++;
+    for (let i = 0; i < a.labels.length; i++) if (a.labels[i] === fit.labels[i]) agree++;
     const nVox = 50 * 50 * 50;
     const denseVps = nVox / dense.seconds;
     const ppVps = (50 * 50 * planes) / perPatch.seconds;
@@ -59,7 +64,7 @@ export async function benchSegment(options: { backend?: BackendName; engine?: En
     if (options.brats ?? true) {
       const bp = options.bratsPreset ?? 'small';
       const bcfg = resolveModelConfig({ preset: bp });
-      if (bp !== preset) await backend.init({ preset: bp }, 0);
+      if (bp !== preset || model) await backend.init({ preset: bp }, 0);
       const ph = phantomCase(0, 0);
       const { image } = normaliseFlair(Float32Array.from(ph.flair));
       const r = await embedVolume(backend, { data: image, shape: ph.shape }, bcfg, { path: 'dense' });

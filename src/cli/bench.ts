@@ -141,15 +141,16 @@ export function registerBench(program: Command): void {
     .command('segment')
     .description('dense vs per-patch inference on a 50³ volume (same backend and weights): voxels/s, speed-up, agreement; and one BraTS-size volume: time and peak memory')
     .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
-    .option('--preset <p>', 'small | valid (the dense path needs a stride-1 unpadded encoder)', parseChoice('--preset', ['small', 'valid'] as const), 'valid')
+    .option('--preset <p>', 'small | valid (dense = per-patch exactly) | paper (padded: dense approximates; torch only)', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'valid')
+    .option('--model <path>', 'trained weights (a run folder or .safetensors) instead of a seeded initialisation')
     .option('--planes <n>', 'z-planes of the 50³ volume timed on the per-patch path', parseIntOption('--planes', 1, 50), 4)
     .option('--brats-preset <p>', 'preset for the BraTS-size volume', parseChoice('--brats-preset', ['small', 'valid'] as const), 'small')
     .option('--no-brats', 'skip the BraTS-size volume')
     .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
-    .action(action(async (flags: { backend: 'torch' | 'tfjs'; preset: 'small' | 'valid'; planes: number; bratsPreset: 'small' | 'valid'; brats: boolean; threads?: number; json?: boolean }) => {
-      const r = await benchSegment({ backend: flags.backend, preset: flags.preset, planes: flags.planes, brats: flags.brats, bratsPreset: flags.bratsPreset, threads: flags.threads });
+    .action(action(async (flags: { model?: string; backend: 'torch' | 'tfjs'; preset: 'small' | 'valid' | 'paper'; planes: number; bratsPreset: 'small' | 'valid'; brats: boolean; threads?: number; json?: boolean }) => {
+      const r = await benchSegment({ model: flags.model, backend: flags.backend, preset: flags.preset, planes: flags.planes, brats: flags.brats, bratsPreset: flags.bratsPreset, threads: flags.threads });
       if (flags.json) {
         process.stdout.write(`${toJson(r)}\n`);
         return;

@@ -4,7 +4,9 @@
  *  - dense: the volume resampled once with step p/m and the encoder slid over it by the backend,
  *    in slabs of z-planes so memory stays bounded for BraTS-size volumes. Each slab is resampled
  *    over exactly the samples its voxels' windows cover, so the result equals the per-patch path
- *    (to float rounding) for stride-1 unpadded encoders (presets small and valid).
+ *    (to float rounding) for stride-1 unpadded encoders (presets small and valid). For padded or
+ *    strided encoders (the paper's) the torch worker slides a dilated equivalent of the encoder,
+ *    an approximation: a patch sees zeros at its border where the volume holds its neighbours.
  */
 
 import type { ComputeBackend } from '../backends/types.js';
@@ -27,8 +29,8 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** True when the dense path is available for this model (stride-1, unpadded encoder). */
-export function denseSupported(cfg: ResolvedConfig): boolean {
+/** True when the dense path reproduces per-patch inference exactly (stride-1, unpadded encoder). */
+export function denseExact(cfg: ResolvedConfig): boolean {
   return cfg.strides.every((s) => s === 1) && cfg.padding === 0;
 }
 
@@ -69,9 +71,9 @@ export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: Reso
     }
     return { mu, d, seconds: (performance.now() - t0) / 1000, path, slabs: 0 };
   }
-  if (!denseSupported(cfg)) {
-    throw new HypersegError('UNSUPPORTED', `the dense path needs a stride-1 unpadded encoder (presets small, valid); this model has strides [${cfg.strides.join(', ')}] and padding ${cfg.padding}`, {
-      suggestion: 'use --path per-patch for this model',
+  if (!denseExact(cfg) && backend.name !== 'torch') {
+    throw new HypersegError('UNSUPPORTED', `the ${backend.name} backend's dense path needs a stride-1 unpadded encoder (presets small, valid); this model has strides [${cfg.strides.join(', ')}] and padding ${cfg.padding}`, {
+      suggestion: 'use --path per-patch for this model, or the torch backend (its dense path approximates padded encoders)',
     });
   }
   const stride = cfg.m / p;

@@ -25,7 +25,7 @@ import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
-import { type EmbedOptions, type InferencePath, denseSupported, embedVolume } from './embed.js';
+import { type EmbedOptions, type InferencePath, denseExact, embedVolume } from './embed.js';
 import { type CaseRef, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
 import { readRunConfig, readRunState } from './train.js';
 
@@ -191,8 +191,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   }
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
   const p = options.p ?? cfg.m / 2;
-  const path: InferencePath = options.path ?? (denseSupported(cfg) ? 'dense' : 'per-patch');
-  if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: the dense path would only approximate it, using the per-patch path`);
+  const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
+  if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it, much faster; see bench segment)`);
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg },

@@ -246,6 +246,18 @@ describe('dense path through the pipeline', () => {
   }, 120_000);
 });
 
+describe('bench segment (CLI)', () => {
+  it('prints both paths on the same weights, with equal embeddings and labels', () => {
+    const r = hyperseg('bench', 'segment', '--preset', 'small', '--planes', '2', '--no-brats', '--threads', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.maxAbsDifference).toBeLessThan(1e-5);
+    expect(j.labelAgreement).toBeGreaterThan(0.99);
+    expect(j.dense.voxelsPerSecond).toBeGreaterThan(0);
+    expect(j.perPatch.voxels).toBe(50 * 50 * 2);
+  }, 120_000);
+});
+
 describe('quickstart and BraTS-layout data (CLI)', () => {
   it('quickstart runs the whole job and re-running continues from what exists', () => {
     const out = join(dir, 'qs');
