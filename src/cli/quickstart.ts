@@ -47,7 +47,7 @@ export function registerQuickstart(program: Command): void {
     .option('--backend <name>', 'torch | tfjs (TypeScript only)', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
     .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--count <n>', 'synthetic volumes (split 2/3 train, 1/6 val, 1/6 test)', parseIntOption('--count', 6, 10_000), 30)
-    .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch, ${QUICKSTART_STEPS.tfjs} on tfjs)`, parseIntOption('--steps', 1, 10_000_000))
+    .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
     .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))

@@ -11,7 +11,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
-import type { Engine } from '../backends/tfjs/engine.js';
+import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
 import { kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
@@ -47,8 +47,17 @@ export interface QuickstartResult {
   completed: boolean;
 }
 
-/** Default training budget per backend: what fits the 10-minute quickstart on a 2-core CPU. */
-export const QUICKSTART_STEPS: Record<BackendName, number> = { torch: 1500, tfjs: 40 };
+/**
+ * Default training budget: what fits the 10-minute quickstart on a 2-core CPU. TensorFlow.js on its
+ * native engine trains at about a third of torch's rate here, on wasm/cpu at about 1/150.
+ */
+export const QUICKSTART_STEPS = { torch: 1500, tfjsNative: 400, tfjsJs: 20 } as const;
+
+export async function quickstartSteps(backend: BackendName, engine?: Engine): Promise<number> {
+  if (backend === 'torch') return QUICKSTART_STEPS.torch;
+  const e = await selectEngine(engine);
+  return e === 'node' || e === 'node-gpu' ? QUICKSTART_STEPS.tfjsNative : QUICKSTART_STEPS.tfjsJs;
+}
 
 export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
   const out = resolve(options.out);
@@ -69,7 +78,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   t = performance.now();
   const run = join(out, 'run');
   const resume = existsSync(join(run, 'config.json'));
-  const steps = options.steps ?? QUICKSTART_STEPS[backend];
+  const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
   log(`2/4 ${resume ? 'resuming' : 'training'} the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
   const tr = await train({
     data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps,
