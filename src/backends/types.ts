@@ -62,7 +62,10 @@ export interface ComputeBackend {
   encodeVolume(volume: Float32Array, shape: [number, number, number], stride: number, origin: number, outShape: [number, number, number]): Promise<Float32Array>;
   getWeights(): Promise<Map<string, Tensor>>;
   setWeights(weights: Map<string, Tensor>): Promise<void>;
+  /** A full checkpoint (weights, optimiser and noise state) for exact resume, in the backend's checkpoint layout. */
   save(path: string): Promise<void>;
+  /** The weights alone, PyTorch's names and layouts, the configuration in the metadata: the file plain PyTorch loads. */
+  saveWeights(path: string): Promise<void>;
   load(path: string): Promise<void>;
   /** Model weights from a safetensors file written by either backend (a checkpoint or a weights save). */
   loadWeights(path: string): Promise<void>;

@@ -7,7 +7,8 @@
  *   RUN/metrics.jsonl       one line per step: loss terms, step time
  *   RUN/checkpoints/step-NNNNNN.safetensors   model, Adam and noise-generator state (the last `keep`)
  *   RUN/state.json          the latest checkpoint, the sampler's generator state after it, the step
- *   RUN/model.safetensors   final weights (a checkpoint: either backend and plain PyTorch load it)
+ *   RUN/model.safetensors   final weights: PyTorch's names, config in the metadata (both backends and
+ *                           plain PyTorch's load_state_dict read it)
  *
  * Exact resume: the sampler's generator state is recorded before each batch is drawn, and the
  * checkpoint after step s pairs the backend's state after s with the sampler state before batch s+1;
@@ -16,7 +17,7 @@
  */
 
 import { existsSync } from 'node:fs';
-import { appendFile, copyFile, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
@@ -273,16 +274,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       completed = last !== null && last.step === cfg.steps;
     }
     if (completed) {
-      const st = await readRunState(run);
-      if (!st) throw new HypersegError('IO', `${run}: no checkpoint after training`);
-      // The final weights: the last checkpoint (a full checkpoint both backends and PyTorch read).
-      const tmp = join(run, `.model.safetensors.tmp-${process.pid}`);
-      await copyFile(join(run, st.checkpoint), tmp);
-      if (existsSync(join(run, `${st.checkpoint}.json`))) {
-        await copyFile(join(run, `${st.checkpoint}.json`), `${tmp}.json`);
-        await rename(`${tmp}.json`, join(run, 'model.safetensors.json'));
-      }
-      await rename(tmp, join(run, 'model.safetensors'));
+      // The final weights alone (plain names, configuration in the metadata); checkpoints keep the full state.
+      await backend.saveWeights(join(run, 'model.safetensors'));
     }
     const tail: Record<string, number> = {};
     for (const key of ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const) tail[key] = recent.reduce((s, r) => s + r[key], 0) / Math.max(1, recent.length);

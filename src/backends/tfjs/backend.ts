@@ -105,6 +105,11 @@ export class TfjsBackend implements ComputeBackend {
     });
   }
 
+  async saveWeights(path: string): Promise<void> {
+    const model = this.need();
+    await writeSafetensors(path, model.getWeights(), { format: 'hyperseg-weights', config: JSON.stringify(model.cfg) });
+  }
+
   /** Restores a checkpoint written by `save` (weights, Adam, step, noise state); a weights-only file restores the weights. */
   async load(path: string): Promise<void> {
     const { tensors, metadata } = await readSafetensors(path);

@@ -11,7 +11,8 @@
 import { HypersegError } from '../../errors.js';
 import { type Tensor, TensorFrame } from '../../protocol/codec.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
-import { modelWeights, readSafetensors } from '../../weights/safetensors.js';
+import { modelWeights, readSafetensors, writeSafetensors } from '../../weights/safetensors.js';
+import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { WorkerClient } from './client.js';
 import { type SpawnOptions, type WorkerProcess, spawnWorker } from './process.js';
@@ -172,6 +173,11 @@ export class TorchBackend implements ComputeBackend {
     ];
     const r = await this.primary.request('parity', {}, tensors);
     return { result: r.result, tensors: r.tensors };
+  }
+
+  async saveWeights(path: string): Promise<void> {
+    if (!this.lastInit) throw new HypersegError('INVALID_ARGUMENT', 'no model: call init first');
+    await writeSafetensors(path, await this.getWeights(), { format: 'hyperseg-weights', config: JSON.stringify(resolveModelConfig(this.lastInit.config)) });
   }
 
   async loadWeights(path: string): Promise<void> {
