@@ -27,6 +27,8 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
 const rel = (p: string) => relative(process.cwd(), p) || '.';
 
 interface QuickFlags {
+  device?: string;
+  workers?: string[];
   out: string;
   backend: BackendName;
   engine?: Engine;
@@ -50,6 +52,8 @@ export function registerQuickstart(program: Command): void {
     .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
+    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
+    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
     .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
@@ -65,7 +69,7 @@ export function registerQuickstart(program: Command): void {
       try {
         const r = await quickstart({
           out: flags.out, backend: flags.backend, engine: flags.engine, count: flags.count, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, threads: flags.threads, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
+          seed: flags.seed, threads: flags.threads, device: flags.device, workers: flags.workers, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
         });
         bar.stop();
         if (flags.json) {
@@ -89,6 +93,8 @@ export function registerQuickstart(program: Command): void {
 }
 
 interface AblateFlags {
+  device?: string;
+  workers?: string[];
   data: string;
   out: string;
   backend: BackendName;
@@ -115,6 +121,8 @@ export function registerAblate(program: Command): void {
     .option('--steps <n>', 'train steps per configuration', parseIntOption('--steps', 1, 10_000_000), 1500)
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
+    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
+    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
     .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
     .option('--json', 'machine-readable output')
@@ -124,7 +132,7 @@ export function registerAblate(program: Command): void {
       try {
         const r = await ablate({
           data: flags.data, out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, threads: flags.threads, only: flags.only, signal: stop.signal,
+          seed: flags.seed, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
           },

@@ -10,6 +10,8 @@ import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run
 import { ENGINES, modelFromFlags } from './train.js';
 
 interface SegmentFlags {
+  device?: string;
+  workers?: string[];
   model: string;
   input: string[];
   out: string;
@@ -46,6 +48,8 @@ export function registerSegment(program: Command): void {
     .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--preset <name>', 'model preset, for weights files without a configuration', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--config <file>', 'model configuration JSON, for weights files without one')
+    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
+    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
     .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--seed <s>', 'k-means seed', parseIntOption('--seed', 0), 0)
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
@@ -59,7 +63,7 @@ export function registerSegment(program: Command): void {
       try {
         const s = await segment({
           model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
-          split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, seed: flags.seed, fitSample: flags.fitSample,
+          split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, fitSample: flags.fitSample,
           nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures,
           onCase: (d, t) => bar.update(d, t),
           onLog: (line) => {

@@ -33,6 +33,8 @@ export async function modelFromFlags(flags: { preset?: string; config?: string }
 }
 
 interface TrainFlags {
+  device?: string;
+  workers?: string[];
   data?: string[];
   out?: string;
   resume?: string;
@@ -68,6 +70,8 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--checkpoint-every <n>', 'steps between checkpoints (default steps/4, at most 500)', parseIntOption('--checkpoint-every', 1))
     .option('--keep <n>', 'checkpoints kept', parseIntOption('--keep', 1, 1000), 2)
+    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
+    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
     .option('--threads <n>', 'torch threads (default: all cores)', parseIntOption('--threads', 1, 1024))
     .option('--max-volumes <n>', 'cap on training volumes held in memory', parseIntOption('--max-volumes', 1))
     .option('--force', 'replace an existing run in --out')
@@ -92,7 +96,7 @@ export function registerTrain(program: Command): void {
         const s = await train({
           data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
-          threads: flags.threads, maxVolumes: flags.maxVolumes, force: flags.force, signal: controller.signal,
+          threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force, signal: controller.signal,
           onStep: (r, total) => bar.update(r.step, total, {}),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

@@ -31,6 +31,8 @@ export interface QuickstartOptions {
   batch?: number;
   seed?: number;
   threads?: number;
+  device?: string;
+  workers?: string[];
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   onStep?: (step: number, total: number) => void;
@@ -82,7 +84,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   log(`2/4 ${resume ? 'resuming' : 'training'} the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
   const tr = await train({
     data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps,
-    batch: options.batch ?? 32, threads: options.threads, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
+    batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
   });
   secs.train = (performance.now() - t) / 1000;
   if (!tr.completed) {
@@ -92,7 +94,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   t = performance.now();
   const segDir = join(out, 'segmentation');
   log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
-  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], backend, engine: options.engine, threads: options.threads, onLog: log });
+  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report');
@@ -131,6 +133,8 @@ export interface AblateOptions {
   batch?: number;
   seed?: number;
   threads?: number;
+  device?: string;
+  workers?: string[];
   split?: Split;
   /** Only these configurations (names or slugs); default all six. */
   only?: string[];
@@ -206,12 +210,12 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     log(`${a.name}: training (${options.steps ?? 1500} steps)`);
     const tr = await train({
       data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
-      seed: options.seed ?? 0, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, signal: options.signal, onLog: log,
+      seed: options.seed ?? 0, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
     });
     if (!tr.completed) throw new HypersegError('IO', `${a.name}: training stopped at step ${tr.steps}; re-run ablate to continue`);
     const segDir = join(dir, 'segmentation');
     log(`${a.name}: segmenting`);
-    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, pictures: a === configs[configs.length - 1], embeddings: false });
+    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures: a === configs[configs.length - 1], embeddings: false });
     const rep = await evaluateRun(segDir, { title: `hyperseg ablation: ${a.name}`, method: a.name });
     rows.push({ method: a.name, aggregates: rep.aggregates, trainSeconds: tr.seconds, steps: tr.steps });
   }

@@ -74,6 +74,8 @@ export interface SegmentOptions {
   backend?: BackendName;
   engine?: Engine;
   threads?: number;
+  device?: string;
+  workers?: string[];
   seed?: number;
   /** k-means: voxels the centres are fitted on (0 = all), restarts. */
   fitSample?: number;
@@ -187,7 +189,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   } else {
     model = await resolveModel(options.model, options.modelOverride);
     cfg = resolveModelConfig(model.config);
-    backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
+    backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers });
   }
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
   const p = options.p ?? cfg.m / 2;

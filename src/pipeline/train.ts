@@ -45,6 +45,8 @@ export interface RunConfig {
   backend: BackendName;
   engine?: Engine;
   threads?: number;
+  /** torch device (cpu, cuda, cuda:N). */
+  device?: string;
 }
 
 export interface RunState {
@@ -69,6 +71,10 @@ export interface TrainOptions {
   checkpointEvery?: number;
   keep?: number;
   threads?: number;
+  /** torch: device of locally started workers (cpu, cuda, cuda:N). */
+  device?: string;
+  /** torch: running workers to use (tcp://host:port, ipc://path) instead of starting one; not stored in the run. */
+  workers?: string[];
   /** Continue the run in `out` from its last checkpoint (data, model and seed from its config.json). */
   resume?: boolean;
   /** Replace an existing run folder. */
@@ -164,7 +170,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       model: { ...model, preset: resolved.preset },
       sampler: {}, seed: options.seed ?? 0, steps, batch,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
-      keep: options.keep ?? 2, backend: options.backend ?? 'torch', engine: options.engine, threads: options.threads,
+      keep: options.keep ?? 2, backend: options.backend ?? 'torch', engine: options.engine, threads: options.threads, device: options.device,
     };
     if (options.force) {
       for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
@@ -202,7 +208,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
 
   const rng = state ? Rng.fromState(state.sampler) : new Rng(cfg.seed, 0x7a1);
   const sampler = new TripletSampler(volumes, cfg.sampler, rng);
-  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads });
+  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads, device: options.device ?? cfg.device, workers: options.workers });
   const metricsPath = join(run, 'metrics.jsonl');
   const start = state?.step ?? 0;
   let seconds0 = state?.seconds ?? 0;
