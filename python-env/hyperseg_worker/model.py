@@ -59,6 +59,8 @@ class ModelConfig:
     lr: float = 1e-3
     grad_clip: float | None = None
     min_scale: float = 1e-3
+    # a plain autoencoder (a baseline): the decoder reads mu, no noise, no KL term
+    autoencoder: bool = False
 
     @staticmethod
     def from_dict(d: dict) -> "ModelConfig":
@@ -193,11 +195,14 @@ class HyperbolicVAE(nn.Module):
         x = torch.cat([anchor, positive, negative], 0)
         b = anchor.shape[0]
         mu, scale = self.encode(x)
-        q = self.posterior(mu, scale)
-        z = q.rsample(cfg.samples, generator, eps)  # [K, 3B, d]
-        xhat = self.decode(z.reshape(-1, z.shape[-1])).reshape(cfg.samples, *x.shape)
+        if cfg.autoencoder:
+            z = mu.unsqueeze(0)  # [1, 3B, d]: the code itself, no sampling
+        else:
+            q = self.posterior(mu, scale)
+            z = q.rsample(cfg.samples, generator, eps)  # [K, 3B, d]
+        xhat = self.decode(z.reshape(-1, z.shape[-1])).reshape(z.shape[0], *x.shape)
         recon = 0.5 * ((xhat - x.unsqueeze(0)) ** 2).flatten(2).sum(-1)  # [K, 3B]
-        kl = q.log_prob(z) - self.prior(mu).log_prob(z)  # [K, 3B]
+        kl = torch.zeros_like(recon) if cfg.autoencoder else q.log_prob(z) - self.prior(mu).log_prob(z)  # [K, 3B]
         elbo = (recon + kl).mean()
         out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo, "mu": mu, "scale": scale, "xhat": xhat, "z": z}
         if cfg.triplet:

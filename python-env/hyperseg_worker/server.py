@@ -223,7 +223,7 @@ class Worker:
         if dec_in is not None:
             res_t["dec_in"] = dec_in.numpy()
         for name, prm in self.model.named_parameters():
-            res_t[f"grad.{name}"] = prm.grad.detach().numpy().copy()
+            res_t[f"grad.{name}"] = (prm.grad if prm.grad is not None else torch.zeros_like(prm)).detach().numpy().copy()  # unused (the autoencoder's scale head): zero
         if self.cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.opt.step()

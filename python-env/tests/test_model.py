@@ -126,6 +126,21 @@ def test_dense_encoding_equals_per_patch_for_unpadded_presets():
         torch.testing.assert_close(dense.reshape(-1, cfg.latent_dim), mu, rtol=1e-9, atol=1e-12)
 
 
+def test_autoencoder_baseline_decodes_the_code_without_noise_or_kl():
+    model, _, cfg = build_model({"preset": "small", "hyperbolic": False, "gyroconv": False, "triplet": False, "autoencoder": True}, 2)
+    model = model.double()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 1, 10, 10, 10, generator=g, dtype=torch.float64)
+    out = model.loss(x[:2], x[2:4], x[4:], torch.Generator().manual_seed(1))
+    mu, _ = model.encode(x)
+    expected = 0.5 * ((model.decode(mu) - x) ** 2).flatten(1).sum(-1).mean()
+    torch.testing.assert_close(out["loss"], expected, rtol=1e-12, atol=0)
+    assert out["kl"].item() == 0.0
+    # deterministic: other noise, same loss
+    again = model.loss(x[:2], x[2:4], x[4:], torch.Generator().manual_seed(7))
+    assert again["loss"].item() == out["loss"].item()
+
+
 def test_training_reduces_the_loss_and_is_seeded():
     torch.set_num_threads(2)
 

@@ -17,7 +17,7 @@ export const PRESETS: Record<string, Partial<ModelConfig>> = {
 const DEFAULTS: ResolvedConfig = {
   preset: 'small', m: 10, latent_dim: 2, curvature: 1, hyperbolic: true, gyroconv: true, triplet: true,
   enc_channels: [8, 16, 16, 32], kernel: 3, padding: 0, strides: [1, 1, 1, 1], samples: 1, beta: 1e3, alpha: 0.2,
-  squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3,
+  squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3, autoencoder: false,
 };
 
 export function featureSizes(c: ResolvedConfig): number[] {

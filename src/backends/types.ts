@@ -25,6 +25,8 @@ export interface ModelConfig {
   squared_triplet?: boolean;
   lr?: number;
   grad_clip?: number | null;
+  /** A plain autoencoder (baseline): the decoder reads mu, no noise, no KL term. */
+  autoencoder?: boolean;
 }
 
 export interface BackendInfo {

@@ -7,7 +7,7 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { progressBar } from './progress.js';
 import { action, parseChoice, parseIntOption, toJson } from './run.js';
-import { ENGINES } from './train.js';
+import { addComputeOptions } from './compute.js';
 
 /** Ctrl-C asks the training loop to stop after its step (a checkpoint is written); twice quits. */
 function interruptible(): { signal: AbortSignal; dispose: () => void } {
@@ -42,19 +42,13 @@ interface QuickFlags {
 }
 
 export function registerQuickstart(program: Command): void {
-  program
-    .command('quickstart')
+  addComputeOptions(program.command('quickstart'))
     .description('the main job: synthetic data → train → segment (k = 2, 4, 8) → evaluate → report and pictures; re-run to continue after an interruption')
     .option('--out <dir>', 'output folder', 'hyperseg-quickstart')
-    .option('--backend <name>', 'torch | tfjs (TypeScript only)', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
-    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--count <n>', 'synthetic volumes (split 2/3 train, 1/6 val, 1/6 test)', parseIntOption('--count', 6, 10_000), 30)
     .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
-    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
-    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
-    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {
@@ -110,20 +104,14 @@ interface AblateFlags {
 }
 
 export function registerAblate(program: Command): void {
-  program
-    .command('ablate')
-    .description("the paper's ablation: six configurations trained with the same seed and budget, plus a raw-intensity k-means baseline, scored on the same test split; re-run to continue")
+  addComputeOptions(program.command('ablate'))
+    .description("the paper's ablation: six configurations trained with the same seed and budget, plus two baselines (k-means on raw intensities, on a Euclidean autoencoder's codes), scored on the same test split; re-run to continue")
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
-    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--preset <name>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
     .option('--steps <n>', 'train steps per configuration', parseIntOption('--steps', 1, 10_000_000), 1500)
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
-    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
-    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
-    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')

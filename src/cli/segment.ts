@@ -7,7 +7,8 @@ import { segment } from '../pipeline/segment.js';
 import type { Split } from '../pipeline/inputs.js';
 import { progressBar } from './progress.js';
 import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
-import { ENGINES, modelFromFlags } from './train.js';
+import { addComputeOptions } from './compute.js';
+import { modelFromFlags } from './train.js';
 
 interface SegmentFlags {
   device?: string;
@@ -34,8 +35,7 @@ interface SegmentFlags {
 }
 
 export function registerSegment(program: Command): void {
-  program
-    .command('segment')
+  addComputeOptions(program.command('segment'))
     .description('segment volumes: per-voxel embeddings (dense path by default), k-means on the ball for each k, NIfTI labels, embeddings, pictures')
     .requiredOption('--model <path>', 'a run folder from `hyperseg train`, or a weights .safetensors file')
     .requiredOption('--input <paths...>', 'a synth or BraTS-layout folder (its test split by default), or NIfTI files / a folder of them')
@@ -44,13 +44,8 @@ export function registerSegment(program: Command): void {
     .option('--patch <p>', "patch side around each voxel (default m/2: the paper's 5 for m = 10)", parseIntOption('--patch', 1, 99))
     .option('--path <path>', 'dense | per-patch (default dense when the encoder allows it)', parseChoice('--path', ['dense', 'per-patch'] as const))
     .option('--split <split>', 'train | val | test | all (dataset folders)', parseChoice('--split', ['train', 'val', 'test', 'all'] as const))
-    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
-    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--preset <name>', 'model preset, for weights files without a configuration', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--config <file>', 'model configuration JSON, for weights files without one')
-    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
-    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
-    .option('--threads <n>', 'torch threads', parseIntOption('--threads', 1, 1024))
     .option('--seed <s>', 'k-means seed', parseIntOption('--seed', 0), 0)
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
     .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)

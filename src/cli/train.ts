@@ -6,10 +6,10 @@ import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
+import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
 import { action, parseChoice, parseIntOption, toJson } from './run.js';
 
-export const ENGINES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 
 /** Model configuration from --preset and --config FILE (a JSON object of model keys). */
 export async function modelFromFlags(flags: { preset?: string; config?: string }): Promise<ModelConfig | undefined> {
@@ -55,14 +55,11 @@ interface TrainFlags {
 }
 
 export function registerTrain(program: Command): void {
-  program
-    .command('train')
+  addComputeOptions(program.command('train'))
     .description('train the VAE on multi-scale triplets: metrics as JSONL, atomic checkpoints, exact --resume; Ctrl-C leaves a resumable run')
     .option('--data <paths...>', 'a `hyperseg synth` folder, a BraTS-layout folder, or NIfTI files / a folder of them')
     .option('--out <dir>', 'run folder to create')
     .option('--resume <dir>', 'continue the run in DIR from its last checkpoint (same data, model and seed)')
-    .option('--backend <name>', 'torch | tfjs', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
-    .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')}`, parseChoice('--engine', ENGINES))
     .option('--preset <name>', 'small | valid | paper (default small)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--config <file>', 'model configuration JSON (preset and overrides: hyperbolic, gyroconv, triplet, beta, lr, ...)')
     .option('--seed <s>', 'random seed (model, sampler, noise)', parseIntOption('--seed', 0), 0)
@@ -70,9 +67,6 @@ export function registerTrain(program: Command): void {
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--checkpoint-every <n>', 'steps between checkpoints (default steps/4, at most 500)', parseIntOption('--checkpoint-every', 1))
     .option('--keep <n>', 'checkpoints kept', parseIntOption('--keep', 1, 1000), 2)
-    .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
-    .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')
-    .option('--threads <n>', 'torch threads (default: all cores)', parseIntOption('--threads', 1, 1024))
     .option('--max-volumes <n>', 'cap on training volumes held in memory', parseIntOption('--max-volumes', 1))
     .option('--force', 'replace an existing run in --out')
     .option('--json', 'machine-readable output')

@@ -3,7 +3,8 @@
  *  - quickstart: synthetic data → train (small preset) → segment the test split → evaluate → report
  *    and pictures, in one folder; re-running it continues where it stopped (data reused, training resumed);
  *  - ablate: the paper's six configurations (Table 2) trained with the same seed and budget, each
- *    segmented and scored on the same test split, with a k-means-on-raw-intensities baseline.
+ *    segmented and scored on the same test split, with two baselines: k-means on raw intensities,
+ *    and k-means on the codes of a plain Euclidean autoencoder trained with the same budget.
  */
 
 import { existsSync } from 'node:fs';
@@ -22,17 +23,21 @@ import { type Aggregate, evaluateRun, scoreSegmentation, tableHeader, tableRow }
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
 
-export interface QuickstartOptions {
-  out: string;
+/** Where the compute runs (shared by the experiments; see TrainOptions for each field). */
+export interface ComputeChoice {
   backend?: BackendName;
   engine?: Engine;
+  threads?: number;
+  device?: string;
+  workers?: string[];
+}
+
+export interface QuickstartOptions extends ComputeChoice {
+  out: string;
   count?: number;
   steps?: number;
   batch?: number;
   seed?: number;
-  threads?: number;
-  device?: string;
-  workers?: string[];
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   onStep?: (step: number, total: number) => void;
@@ -123,18 +128,13 @@ export const ABLATION: { name: string; model: ModelConfig }[] = [
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
-export interface AblateOptions {
+export interface AblateOptions extends ComputeChoice {
   data: string;
   out: string;
-  backend?: BackendName;
-  engine?: Engine;
   preset?: 'small' | 'valid' | 'paper';
   steps?: number;
   batch?: number;
   seed?: number;
-  threads?: number;
-  device?: string;
-  workers?: string[];
   split?: Split;
   /** Only these configurations (names or slugs); default all six. */
   only?: string[];
@@ -203,7 +203,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   }
   rows.push({ method: 'k-means on raw intensities', aggregates: (await scoreSegmentation(base)).aggregates });
 
-  for (const a of configs) {
+  // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
+  const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
+  for (const a of runs) {
     const dir = join(out, slug(a.name));
     const run = join(dir, 'run');
     const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
@@ -215,7 +217,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     if (!tr.completed) throw new HypersegError('IO', `${a.name}: training stopped at step ${tr.steps}; re-run ablate to continue`);
     const segDir = join(dir, 'segmentation');
     log(`${a.name}: segmenting`);
-    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures: a === configs[configs.length - 1], embeddings: false });
+    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures: a === runs[runs.length - 1], embeddings: false });
     const rep = await evaluateRun(segDir, { title: `hyperseg ablation: ${a.name}`, method: a.name });
     rows.push({ method: a.name, aggregates: rep.aggregates, trainSeconds: tr.seconds, steps: tr.steps });
   }

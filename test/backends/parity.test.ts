@@ -27,6 +27,7 @@ describe('parity: torch and TensorFlow.js compute the same model', () => {
     { name: 'hyperbolic + gyroconv', config: { hyperbolic: true, gyroconv: true, triplet: false } },
     { name: 'hyperbolic + triplet', config: { hyperbolic: true, gyroconv: false, triplet: true } },
     { name: 'hyperbolic + gyroconv + triplet', config: { hyperbolic: true, gyroconv: true, triplet: true, samples: 2 } },
+    { name: 'Euclidean autoencoder (the ablation baseline)', config: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } },
   ];
   for (const { name, config } of configs) {
     it(`${name}: every tensor within tolerance on the cpu engine`, async () => {

@@ -190,12 +190,13 @@ export class TfjsVAE {
     const x = tf.concat([anchor, positive, negative], 0);
     const b = anchor.shape[0];
     const { mu, scale } = this.encode(x);
-    const z = this.sample(mu, scale, eps);
-    const K = eps.shape[0];
+    // an autoencoder (baseline) decodes the code itself: no noise, no KL term
+    const z = c.autoencoder ? tf.expandDims(mu, 0) : this.sample(mu, scale, eps);
+    const K = z.shape[0];
     const xhat = tf.reshape(this.decode(tf.reshape(z, [-1, c.latent_dim])), [K, ...x.shape]);
     const recon = tf.mul(0.5, tf.sum(tf.reshape(tf.square(tf.sub(xhat, tf.expandDims(x, 0))), [K, 3 * b, -1]), -1));
     const zeros = tf.zerosLike(mu);
-    const kl = tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
+    const kl = c.autoencoder ? tf.zerosLike(recon) : tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
     const elbo = tf.mean(tf.add(recon, kl));
     let triplet: T = tf.scalar(0);
     let loss = elbo;
@@ -225,7 +226,8 @@ export class TfjsVAE {
       return out.loss as tf.Scalar;
     }, vars);
     const byName = new Map<string, T>();
-    for (const [name, v] of this.params) byName.set(name, grads[v.name]);
+    // a parameter the loss does not use (the autoencoder's scale head) gets a zero gradient, as PyTorch's step leaves it unchanged
+    for (const [name, v] of this.params) byName.set(name, grads[v.name] ?? tf.zerosLike(v));
     return { grads: byName, terms };
   }
 
