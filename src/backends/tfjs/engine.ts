@@ -19,6 +19,8 @@ async function tryEngine(e: Engine): Promise<boolean> {
       return await tf.setBackend('tensorflow');
     }
     if (e === 'node') {
+      // TensorFlow's C library logs CPU-feature notices on load; keep warnings and errors only
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import('@tensorflow/tfjs-node' as string);
       return await tf.setBackend('tensorflow');
     }
