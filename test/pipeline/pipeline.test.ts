@@ -194,7 +194,7 @@ describe('segment and evaluate --run', () => {
     expect(md).toMatch(/!\[montage\]/);
   });
 
-  it('segments plain NIfTI files: no truth, labels keep a non-trivial affine', async () => {
+  it('segments and trains on plain NIfTI files: no truth, labels keep a non-trivial affine', async () => {
     const v = synthVolume(1, 2, 20);
     const affine = [[0, -1.5, 0, 30], [2, 0, 0, -12], [0, 0, 1.25, 7], [0, 0, 0, 1]];
     const file = join(dir, 'plain.nii.gz');
@@ -207,7 +207,14 @@ describe('segment and evaluate --run', () => {
     const e = hyperseg('evaluate', '--run', out);
     expect(e.code, e.stderr).toBe(0);
     expect(e.stdout).toMatch(/no ground truth/);
-  }, 120_000);
+    // and trains on it: a user's own NIfTI file, intensities mapped to [0, 1]
+    const run = join(dir, 'run-plain');
+    const t = hyperseg('train', '--data', file, '--out', run, '--steps', '2', '--batch', '4', '--threads', '1');
+    expect(t.code, t.stderr).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    expect(cfg.data).toMatchObject({ kind: 'nifti', train: ['plain'] });
+    expect(existsSync(join(run, 'model.safetensors'))).toBe(true);
+  }, 180_000);
 
   it('refuses a corrupt weights file, naming it', () => {
     const bad = join(dir, 'bad.safetensors');
