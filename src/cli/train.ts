@@ -1,9 +1,9 @@
 /** `hyperseg train`: the TypeScript training loop (src/pipeline/train.ts) from the command line. */
 
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
+import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
@@ -15,17 +15,7 @@ import { action, parseChoice, parseIntOption, toJson } from './run.js';
 export async function modelFromFlags(flags: { preset?: string; config?: string }): Promise<ModelConfig | undefined> {
   let model: ModelConfig | undefined;
   if (flags.config) {
-    let text: string;
-    try {
-      text = await readFile(flags.config, 'utf8');
-    } catch (e) {
-      throw new HypersegError('FILE_NOT_FOUND', `${flags.config}: cannot read the model configuration (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    try {
-      model = JSON.parse(text) as ModelConfig;
-    } catch (e) {
-      throw new HypersegError('FILE_FORMAT', `${flags.config}: not valid JSON (${(e as Error).message})`);
-    }
+    model = await readJsonFile<ModelConfig>(flags.config, 'the model configuration');
     if (model === null || typeof model !== 'object' || Array.isArray(model)) throw new HypersegError('FILE_FORMAT', `${flags.config}: the model configuration must be a JSON object`);
   }
   if (flags.preset) model = { ...(model ?? {}), preset: flags.preset as ModelConfig['preset'] };

@@ -12,11 +12,12 @@
  */
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { Canvas, axialSlice } from '../report/canvas.js';
 import { writeFileAtomic } from './atomic.js';
+import { readJsonFile } from './json.js';
 import { type NiftiVolume, labelData, readNifti, writeNifti } from './nifti.js';
 import { LEVEL_NAMES, PARENT_2, PARENT_3, SYNTH_VERSION, synthSplit, synthVolume } from './synth.js';
 
@@ -169,20 +170,7 @@ export function renderSynthPreview(vols: ReturnType<typeof synthVolume>[]): Canv
 /** Reads and checks DIR/manifest.json. */
 export async function readSynthManifest(dir: string): Promise<SynthManifest> {
   const path = join(dir, 'manifest.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new HypersegError('FILE_NOT_FOUND', `${path}: cannot read the dataset manifest (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
-      suggestion: 'generate a dataset with `hyperseg synth --out DIR`',
-    });
-  }
-  let m: SynthManifest;
-  try {
-    m = JSON.parse(text) as SynthManifest;
-  } catch (e) {
-    throw new HypersegError('FILE_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const m = await readJsonFile<SynthManifest>(path, 'the dataset manifest', 'generate a dataset with `hyperseg synth --out DIR`');
   if (m.generator !== 'hyperseg synth' || !Array.isArray(m.volumes)) throw new HypersegError('FILE_FORMAT', `${path}: not a hyperseg synth manifest`);
   if (m.version > SYNTH_VERSION) {
     throw new HypersegError('UNSUPPORTED', `${path}: dataset version ${m.version} is newer than this hyperseg's generator version ${SYNTH_VERSION}`);

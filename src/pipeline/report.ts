@@ -9,9 +9,9 @@
  */
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
+import { readJsonFile } from '../data/json.js';
 import { labelData, readNifti } from '../data/nifti.js';
 import { evaluateSegmentation } from '../eval/evaluate.js';
 import { surfaceDistances } from '../eval/surface.js';
@@ -67,12 +67,7 @@ export function meanSd(values: number[]): { mean: number; sd: number } {
 export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
   const p = join(dir, 'segment.json');
   if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: not a segmentation folder (no segment.json)`, { suggestion: 'run hyperseg segment --out DIR first' });
-  let s: SegmentSummary;
-  try {
-    s = JSON.parse(await readFile(p, 'utf8')) as SegmentSummary;
-  } catch (e) {
-    throw new HypersegError('FILE_FORMAT', `${p}: not valid JSON (${(e as Error).message})`);
-  }
+  const s = await readJsonFile<SegmentSummary>(p, 'the segmentation summary');
   if (s.format !== 'hyperseg-segmentation') throw new HypersegError('FILE_FORMAT', `${p}: not a hyperseg segmentation summary`);
   return s;
 }

@@ -18,6 +18,7 @@ import { resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
+import { readJsonFile } from '../data/json.js';
 import { writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
@@ -53,7 +54,7 @@ export async function resolveModel(path: string, override?: ModelConfig): Promis
   let config: ModelConfig | undefined;
   const { metadata } = await readSafetensors(p);
   if (metadata.config) config = JSON.parse(metadata.config) as ModelConfig;
-  else if (existsSync(`${p}.json`)) config = (JSON.parse(await readFile(`${p}.json`, 'utf8')) as { config?: ModelConfig }).config;
+  else if (existsSync(`${p}.json`)) config = (await readJsonFile<{ config?: ModelConfig }>(`${p}.json`, 'the checkpoint sidecar')).config;
   if (!config && !override) {
     throw new HypersegError('INVALID_INPUT', `${p}: the weights carry no model configuration`, { suggestion: 'pass --preset or --config FILE describing the model' });
   }

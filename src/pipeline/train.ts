@@ -23,6 +23,7 @@ import { createBackend, type BackendName, type ComputeBackend, type ModelConfig 
 import type { Engine } from '../backends/tfjs/engine.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { writeFileAtomic } from '../data/atomic.js';
+import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
@@ -105,22 +106,8 @@ export interface TrainSummary {
 
 const ckptName = (step: number) => `checkpoints/step-${String(step).padStart(6, '0')}.safetensors`;
 
-async function readJson<T>(path: string, what: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new HypersegError('FILE_NOT_FOUND', `${path}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new HypersegError('FILE_FORMAT', `${path}: the ${what} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
 export async function readRunConfig(run: string): Promise<RunConfig> {
-  const c = await readJson<RunConfig>(join(run, 'config.json'), 'run configuration');
+  const c = await readJsonFile<RunConfig>(join(run, 'config.json'), 'the run configuration');
   if (c.format !== 'hyperseg-run') throw new HypersegError('FILE_FORMAT', `${join(run, 'config.json')} is not a hyperseg run configuration`);
   if (c.version > RUN_VERSION) throw new HypersegError('UNSUPPORTED', `${run}: run format version ${c.version} is newer than this hyperseg's ${RUN_VERSION}`);
   return c;
@@ -128,7 +115,7 @@ export async function readRunConfig(run: string): Promise<RunConfig> {
 
 export async function readRunState(run: string): Promise<RunState | null> {
   const p = join(run, 'state.json');
-  return existsSync(p) ? readJson<RunState>(p, 'run state') : null;
+  return existsSync(p) ? readJsonFile<RunState>(p, 'the run state') : null;
 }
 
 /** Keeps the metrics of steps ≤ `step` (what the checkpoint covers); later lines belong to lost work. */
