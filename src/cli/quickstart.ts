@@ -6,23 +6,8 @@ import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { progressBar } from './progress.js';
-import { action, parseChoice, parseIntOption, toJson } from './run.js';
+import { action, interruptible, parseChoice, parseIntOption, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
-
-/** Ctrl-C asks the training loop to stop after its step (a checkpoint is written); twice quits. */
-function interruptible(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  let n = 0;
-  const on = () => {
-    n++;
-    if (n > 1) process.exit(130);
-    process.stderr.write('\nhyperseg: stopping after the current step; run the same command again to continue (Ctrl-C again to quit at once)…\n');
-    controller.abort();
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { signal: controller.signal, dispose: () => { process.off('SIGINT', on); process.off('SIGTERM', on); } };
-}
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
 
@@ -52,7 +37,7 @@ export function registerQuickstart(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {
-      const stop = interruptible();
+      const stop = interruptible('run the same command again to continue');
       const bar = progressBar('train', !flags.json);
       const say = (line: string) => {
         if (!flags.json) {
@@ -116,7 +101,7 @@ export function registerAblate(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: AblateFlags) => {
-      const stop = interruptible();
+      const stop = interruptible('run the same command again to continue');
       try {
         const r = await ablate({
           data: flags.data, out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,

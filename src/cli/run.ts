@@ -38,6 +38,31 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
   };
 }
 
+/**
+ * Ctrl-C (or SIGTERM) asks long work to stop after its current step: `signal` aborts and the caller
+ * writes a checkpoint; a second Ctrl-C quits at once (every file is written atomically). `hint`
+ * tells the user how to continue.
+ */
+export function interruptible(hint: string): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  let n = 0;
+  const on = () => {
+    n++;
+    if (n > 1) process.exit(130);
+    process.stderr.write(`\nhyperseg: stopping after the current step; ${hint} (Ctrl-C again to quit at once)…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
 /** JSON with NaN and ±Infinity written as null (JSON cannot hold them; a status field says why). */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);

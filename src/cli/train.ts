@@ -8,7 +8,7 @@ import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
-import { action, parseChoice, parseIntOption, toJson } from './run.js';
+import { action, interruptible, parseChoice, parseIntOption, toJson } from './run.js';
 
 
 /** Model configuration from --preset and --config FILE (a JSON object of model keys). */
@@ -65,22 +65,13 @@ export function registerTrain(program: Command): void {
       if (!flags.resume && !flags.out) throw new HypersegError('INVALID_ARGUMENT', 'pass --out RUN (a new run) or --resume RUN');
       if (flags.resume && flags.out) throw new HypersegError('INVALID_ARGUMENT', '--resume continues a run in place; do not pass --out with it');
       const model = await modelFromFlags(flags);
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130); // checkpoints are written atomically: nothing half-written survives
-        process.stderr.write('\nhyperseg: stopping after the current step (Ctrl-C again to quit at once)…\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const stop = interruptible('continue with hyperseg train --resume RUN');
       const bar = progressBar('train', !flags.json);
       try {
         const s = await train({
           data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
-          threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force, signal: controller.signal,
+          threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force, signal: stop.signal,
           onStep: (r, total) => bar.update(r.step, total, {}),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
@@ -93,11 +84,10 @@ export function registerTrain(program: Command): void {
           process.stdout.write(`${s.completed ? 'trained' : 'stopped at'} step ${s.steps} in ${s.seconds.toFixed(1)} s (${s.stepsPerSecond.toFixed(2)} steps/s); last 10 %: loss ${t.loss.toFixed(4)}, recon ${t.recon.toFixed(4)}, kl ${t.kl.toFixed(4)}, triplet ${t.triplet.toFixed(4)}\n`);
           process.stdout.write(s.completed ? `weights: ${s.weights}\n` : `resume with: hyperseg train --resume ${s.run}\n`);
         }
-        if (!s.completed && controller.signal.aborted) process.exitCode = 130;
+        if (!s.completed && stop.signal.aborted) process.exitCode = 130;
       } finally {
         bar.stop();
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        stop.dispose();
       }
     }));
 }
