@@ -11,7 +11,6 @@
 
 import type { ComputeBackend } from '../backends/types.js';
 import type { ResolvedConfig } from '../backends/config.js';
-import { featureSizes } from '../backends/config.js';
 import { HypersegError } from '../errors.js';
 import { voxelPatchBatches } from '../sampling/patches.js';
 import { denseWindowOrigin, resampleVolume, type Grid } from '../sampling/resample.js';
@@ -78,8 +77,6 @@ export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: Reso
   }
   const stride = cfg.m / p;
   if (!Number.isInteger(stride)) throw new HypersegError('INVALID_ARGUMENT', `the dense path needs m/p an integer (m = ${cfg.m}, p = ${p})`);
-  const sizes = featureSizes(cfg);
-  if (sizes[sizes.length - 1] < 1) throw new HypersegError('INVALID_ARGUMENT', 'encoder output is empty');
   const planes = denseSlabPlanes(grid.shape, cfg, p, options.slabMB ?? 512);
   const lo0 = denseWindowOrigin(0, p, cfg.m);
   const hiX = denseWindowOrigin(nx - 1, p, cfg.m) + cfg.m;

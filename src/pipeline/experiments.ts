@@ -13,7 +13,7 @@ import { join, relative, resolve } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
-import { kmeans } from '../cluster/kmeans.js';
+import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
 import { writeNifti } from '../data/nifti.js';
@@ -170,12 +170,7 @@ async function intensityBaseline(data: string, out: string, split: Split, ks: nu
       const sample = new Float32Array(Math.ceil(n / stride));
       for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = c.image[i];
       const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
-      const lab = new Uint8Array(n);
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        for (let j = 1; j < k; j++) if (Math.abs(c.image[i] - fit.centroids[j]) < Math.abs(c.image[i] - fit.centroids[best])) best = j;
-        lab[i] = best;
-      }
+      const lab = Uint8Array.from(assignToCentroids(c.image, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
       const file = `${c.id}/${c.id}_k${k}.nii.gz`;
       await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
       labels[String(k)] = file;
