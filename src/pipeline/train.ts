@@ -140,6 +140,14 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     cfg = await readRunConfig(run);
     state = await readRunState(run);
     if (options.steps !== undefined) cfg.steps = options.steps; // extending a run keeps everything else
+    if (state && state.step >= cfg.steps && existsSync(join(run, 'model.safetensors'))) {
+      // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here).
+      const zero = { loss: 0, elbo: 0, recon: 0, kl: 0, triplet: 0 };
+      return {
+        run, steps: state.step, completed: true, resumedFrom: state.step, seconds: state.seconds, stepsPerSecond: 0, last: null, tail: zero,
+        backend: { backend: cfg.backend }, weights: join(run, 'model.safetensors'),
+      };
+    }
   } else {
     if (existsSync(join(run, 'config.json')) && !options.force) {
       throw new HypersegError('INVALID_ARGUMENT', `${run} already holds a run`, { suggestion: 'continue it with --resume, choose another --out, or pass --force to start over' });
