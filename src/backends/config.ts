@@ -26,6 +26,45 @@ export function featureSizes(c: ResolvedConfig): number[] {
   return sizes;
 }
 
+/**
+ * Multiply-adds of the encoder (convolutions and the linear head to mu) for one patch: the cost of
+ * per-patch inference per voxel. The scale head is left out, as the dense path computes mu only.
+ */
+export function patchMacs(c: ResolvedConfig): number {
+  const sizes = featureSizes(c);
+  const k3 = c.kernel ** 3;
+  let macs = 0;
+  let cin = 1;
+  c.enc_channels.forEach((cout, i) => {
+    macs += sizes[i + 1] ** 3 * cin * cout * k3;
+    cin = cout;
+  });
+  return macs + sizes[sizes.length - 1] ** 3 * cin * c.latent_dim;
+}
+
+/**
+ * Multiply-adds per voxel of the dense path for an n³ volume with inference patch p: the volume is
+ * resampled to (n − 1)·m/p + m samples a side (every voxel's window), every layer is evaluated at
+ * every sample it can be (stride-1 layers, later kernels dilated by the strides before them), and
+ * the head once per voxel. Its ratio to patchMacs bounds the dense path's speed-up over a batched
+ * per-patch path that runs at the same multiply-add rate.
+ */
+export function denseMacsPerVoxel(c: ResolvedConfig, n: number, p: number): number {
+  const k3 = c.kernel ** 3;
+  let len = ((n - 1) * c.m) / p + c.m;
+  let dil = 1;
+  let macs = 0;
+  let cin = 1;
+  c.enc_channels.forEach((cout, i) => {
+    len = len + 2 * c.padding * dil - (c.kernel - 1) * dil;
+    macs += len ** 3 * cin * cout * k3;
+    dil *= c.strides[i];
+    cin = cout;
+  });
+  const s = featureSizes(c)[c.enc_channels.length];
+  return macs / n ** 3 + s ** 3 * cin * c.latent_dim;
+}
+
 export function resolveModelConfig(config: ModelConfig = {}): ResolvedConfig {
   const preset = config.preset ?? 'small';
   if (!(preset in PRESETS)) throw new HypersegError('INVALID_ARGUMENT', `unknown preset '${preset}'; expected one of ${Object.keys(PRESETS).join(', ')}`);

@@ -7,7 +7,7 @@
  */
 
 import { createBackend, type BackendName } from '../backends/index.js';
-import { resolveModelConfig } from '../backends/config.js';
+import { denseMacsPerVoxel, patchMacs, resolveModelConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
@@ -22,6 +22,11 @@ export interface SegmentBenchResult {
   dense: { voxelsPerSecond: number; seconds: number };
   perPatch: { voxelsPerSecond: number; seconds: number; voxels: number };
   speedup: number;
+  /**
+   * Multiply-adds per voxel of each path for this volume (p = m/2) and their ratio: the speed-up the
+   * dense path would reach if both paths ran at the same multiply-add rate.
+   */
+  macs: { perPatch: number; dense: number; bound: number };
   maxAbsDifference: number;
   labelAgreement: number;
   brats?: { preset: string; shape: [number, number, number]; seconds: number; slabs: number; voxelsPerSecond: number; nodePeakRssMB: number; workerPeakRssMB: number | null };
@@ -53,13 +58,15 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
     let agree = 0;
     for (let i = 0; i < a.labels.length; i++) if (a.labels[i] === fit.labels[i]) agree++;
     const nVox = 50 * 50 * 50;
+    const macsPatch = patchMacs(cfg);
+    const macsDense = denseMacsPerVoxel(cfg, 50, cfg.m / 2);
     const denseVps = nVox / dense.seconds;
     const ppVps = (50 * 50 * planes) / perPatch.seconds;
     const result: SegmentBenchResult = {
       backend: backend.info(), preset, volume: [50, 50, 50],
       dense: { voxelsPerSecond: denseVps, seconds: dense.seconds },
       perPatch: { voxelsPerSecond: ppVps, seconds: perPatch.seconds, voxels: 50 * 50 * planes },
-      speedup: denseVps / ppVps, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
+      speedup: denseVps / ppVps, macs: { perPatch: macsPatch, dense: macsDense, bound: macsPatch / macsDense }, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
     };
     if (options.brats ?? true) {
       const bp = options.bratsPreset ?? 'small';

@@ -159,7 +159,8 @@ export function registerBench(program: Command): void {
         `${r.preset} preset on ${String(r.backend.backend)}, 50³ volume`,
         `  dense:     ${r.dense.voxelsPerSecond.toFixed(0)} voxels/s (${r.dense.seconds.toFixed(2)} s for the volume)`,
         `  per-patch: ${r.perPatch.voxelsPerSecond.toFixed(0)} voxels/s (${r.perPatch.voxels} voxels timed)`,
-        `  speed-up ${r.speedup.toFixed(1)}×; largest embedding difference ${r.maxAbsDifference.toExponential(2)}; k-means (k = 4) label agreement ${(100 * r.labelAgreement).toFixed(2)}%`,
+        `  speed-up ${r.speedup.toFixed(1)}×; multiply-adds per voxel: per-patch ${(r.macs.perPatch / 1e6).toFixed(2)} M, dense ${(r.macs.dense / 1e6).toFixed(2)} M, a bound of ${r.macs.bound.toFixed(1)}× at equal arithmetic rates`,
+        `  largest embedding difference ${r.maxAbsDifference.toExponential(2)}; k-means (k = 4) label agreement ${(100 * r.labelAgreement).toFixed(2)}%`,
       ];
       if (r.brats) {
         lines.push(`BraTS-size ${r.brats.shape.join('×')} volume, ${r.brats.preset} preset, dense path: ${r.brats.seconds.toFixed(1)} s (${r.brats.voxelsPerSecond.toFixed(0)} voxels/s, ${r.brats.slabs} slabs); peak memory Node ${r.brats.nodePeakRssMB.toFixed(0)} MiB, worker ${r.brats.workerPeakRssMB === null ? 'n/a' : `${r.brats.workerPeakRssMB.toFixed(0)} MiB`}`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchBackend } from '../../src/backends/torch/backend.js';
-import { resolveModelConfig } from '../../src/backends/config.js';
+import { denseMacsPerVoxel, patchMacs, resolveModelConfig } from '../../src/backends/config.js';
 import { writeSynthDataset } from '../../src/data/dataset.js';
 import { labelData, readNifti, writeNifti } from '../../src/data/nifti.js';
 import { readNpy } from '../../src/data/npy.js';
@@ -254,6 +254,20 @@ describe('dense path through the pipeline', () => {
 });
 
 describe('bench segment (CLI)', () => {
+  it('counts multiply-adds of both paths like a hand count', () => {
+    // valid: 10³ → 8³, 6³, 4³, 2³ (kernel 3), channels 1→16→32→64→128, head 2³·128 → 2.
+    const valid = resolveModelConfig({ preset: 'valid' });
+    expect(patchMacs(valid)).toBe(8 ** 3 * 16 * 27 + 6 ** 3 * 16 * 32 * 27 + 4 ** 3 * 32 * 64 * 27 + 2 ** 3 * 64 * 128 * 27 + 2 ** 3 * 128 * 2);
+    // dense, 50³ at p = 5: 49·2 + 10 = 108 samples a side, then 106, 104, 102, 100; the head once per voxel.
+    const dense = (106 ** 3 * 16 * 27 + 104 ** 3 * 16 * 32 * 27 + 102 ** 3 * 32 * 64 * 27 + 100 ** 3 * 64 * 128 * 27) / 50 ** 3 + 8 * 128 * 2;
+    expect(denseMacsPerVoxel(valid, 50, 5)).toBeCloseTo(dense, 3);
+    expect(patchMacs(valid) / dense).toBeCloseTo(3.595, 3);
+    // paper: 'same' padding keeps 108 a side at every layer (dilated after the strides); sizes 10, 10, 5, 5, 3.
+    const paper = resolveModelConfig({ preset: 'paper' });
+    expect(patchMacs(paper)).toBe(1000 * 16 * 125 + 125 * 16 * 32 * 125 + 125 * 32 * 64 * 125 + 27 * 64 * 128 * 125 + 27 * 128 * 2);
+    expect(denseMacsPerVoxel(paper, 50, 5)).toBeCloseTo((108 ** 3 * 125 * (16 + 16 * 32 + 32 * 64 + 64 * 128)) / 50 ** 3 + 27 * 128 * 2, 3);
+  });
+
   it('prints both paths on the same weights, with equal embeddings and labels', () => {
     const r = hyperseg('bench', 'segment', '--preset', 'small', '--planes', '2', '--no-brats', '--threads', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -262,6 +276,8 @@ describe('bench segment (CLI)', () => {
     expect(j.labelAgreement).toBeGreaterThan(0.99);
     expect(j.dense.voxelsPerSecond).toBeGreaterThan(0);
     expect(j.perPatch.voxels).toBe(50 * 50 * 2);
+    expect(j.macs.bound).toBeCloseTo(j.macs.perPatch / j.macs.dense, 9);
+    expect(j.macs.perPatch).toBe(patchMacs(resolveModelConfig({ preset: 'small' })));
   }, 120_000);
 });
 
