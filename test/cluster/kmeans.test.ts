@@ -39,6 +39,17 @@ describe('kmeans (Poincaré)', () => {
     }
   });
 
+  it('few Fréchet steps per Lloyd step reach the fixed point of exact steps (same labels, centres, inertia)', () => {
+    for (const seed of [0, 1, 2]) {
+      const fast = kmeans(mix.points, 2, { k: 6, seed, nInit: 2, tol: 1e-10, frechetTol: 1e-12 });
+      const exact = kmeans(mix.points, 2, { k: 6, seed, nInit: 2, tol: 1e-10, frechetTol: 1e-12, frechetSteps: 0 });
+      expect(Array.from(fast.labels)).toEqual(Array.from(exact.labels));
+      for (let j = 0; j < 6; j++) expect(dist(fast.centroids.subarray(2 * j, 2 * j + 2), exact.centroids.subarray(2 * j, 2 * j + 2), 1)).toBeLessThan(1e-9);
+      expect(Math.abs(fast.inertia - exact.inertia) / exact.inertia).toBeLessThan(1e-12);
+    }
+    expect(() => kmeans(mix.points, 2, { k: 2, frechetSteps: 1.5 })).toThrow(/frechetSteps must be an integer/);
+  });
+
   it('reports the inertia Σ d(x, μ)² recomputed independently', () => {
     const r = kmeans(mix.points, 2, { k: 6, seed: 2, nInit: 1 });
     let s = 0;
@@ -49,7 +60,7 @@ describe('kmeans (Poincaré)', () => {
 
   it('agrees with the naive baseline iteration by iteration (same start, same inertia)', () => {
     const small = ballMixture(600, 4, 2, 9);
-    const p = prepareKMeans(small.points, 2, { k: 4, maxIter: 3, tol: 0, frechetTol: 1e-9 });
+    const p = prepareKMeans(small.points, 2, { k: 4, maxIter: 3, tol: 0, frechetTol: 1e-9, frechetSteps: 0 });
     const start = seedCentres(p, 0, 0);
     const ours = lloyd(p, Float64Array.from(start));
     const pts = toPoints(small.points, 2);
