@@ -22,6 +22,9 @@ export interface SegmentBenchResult {
   dense: { voxelsPerSecond: number; seconds: number };
   perPatch: { voxelsPerSecond: number; seconds: number; voxels: number };
   speedup: number;
+  /** The per-patch path one patch per request (batch 1), the naive loop: timed on 500 voxels. */
+  patchAtATime: { voxelsPerSecond: number; seconds: number; voxels: number };
+  speedupOverPatchAtATime: number;
   /**
    * Multiply-adds per voxel of each path for this volume (p = m/2) and their ratio: the speed-up the
    * dense path would reach if both paths ran at the same multiply-add rate.
@@ -49,6 +52,8 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
     // Same voxels, both paths: the slab's own dense embeddings are compared (its border planes see edge padding).
     const slabDense = await embedVolume(backend, slab, cfg, { path: 'dense' });
     const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
+    const row = { data: v.image.subarray(0, 50 * 10), shape: [50, 10, 1] as [number, number, number] };
+    const single = await embedVolume(backend, row, cfg, { path: 'per-patch', batch: 1 });
     let maxAbs = 0;
     for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));
     // label agreement: one k-means fit (on the per-patch embeddings) labels both paths' embeddings
@@ -66,7 +71,10 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
       backend: backend.info(), preset, volume: [50, 50, 50],
       dense: { voxelsPerSecond: denseVps, seconds: dense.seconds },
       perPatch: { voxelsPerSecond: ppVps, seconds: perPatch.seconds, voxels: 50 * 50 * planes },
-      speedup: denseVps / ppVps, macs: { perPatch: macsPatch, dense: macsDense, bound: macsPatch / macsDense }, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
+      speedup: denseVps / ppVps,
+      patchAtATime: { voxelsPerSecond: 500 / single.seconds, seconds: single.seconds, voxels: 500 },
+      speedupOverPatchAtATime: denseVps / (500 / single.seconds),
+      macs: { perPatch: macsPatch, dense: macsDense, bound: macsPatch / macsDense }, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
     };
     if (options.brats ?? true) {
       const bp = options.bratsPreset ?? 'small';

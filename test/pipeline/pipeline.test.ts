@@ -277,6 +277,8 @@ describe('bench segment (CLI)', () => {
     expect(j.dense.voxelsPerSecond).toBeGreaterThan(0);
     expect(j.perPatch.voxels).toBe(50 * 50 * 2);
     expect(j.macs.bound).toBeCloseTo(j.macs.perPatch / j.macs.dense, 9);
+    expect(j.patchAtATime.voxels).toBe(500);
+    expect(j.speedupOverPatchAtATime).toBeCloseTo(j.dense.voxelsPerSecond / j.patchAtATime.voxelsPerSecond, 6);
     expect(j.macs.perPatch).toBe(patchMacs(resolveModelConfig({ preset: 'small' })));
   }, 120_000);
 });
