@@ -195,7 +195,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
   const p = options.p ?? cfg.m / 2;
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
-  if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it, much faster; see bench segment)`);
+  if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg },
