@@ -47,8 +47,9 @@ export function benchClustering(options: ClusteringBenchOptions = {}): Clusterin
   const iters = options.iterations ?? 5;
   const { points } = ballMixture(n, k, d, seed);
 
-  // Same starting centres for both; tol = 0 so that ours runs exactly `iters` iterations.
-  const problem = prepareKMeans(points, d, { k, seed, maxIter: iters, tol: 0 });
+  // Same starting centres for both; tol = 0 so that ours runs exactly `iters` iterations, each
+  // solving the Fréchet means to tolerance as the naive baseline does (frechetSteps 0).
+  const problem = prepareKMeans(points, d, { k, seed, maxIter: iters, tol: 0, frechetSteps: 0 });
   const start = seedCentres(problem, seed, 0);
 
   const t0 = performance.now();
