@@ -4,6 +4,7 @@
  */
 
 import { HypersegError } from '../errors.js';
+import type { Geometry } from '../cluster/kmeans.js';
 import type { ModelConfig } from './types.js';
 
 export type ResolvedConfig = Required<ModelConfig> & { min_scale: number };
@@ -24,6 +25,11 @@ export function featureSizes(c: ResolvedConfig): number[] {
   const sizes = [c.m];
   for (const s of c.strides) sizes.push(Math.floor((sizes[sizes.length - 1] + 2 * c.padding - c.kernel) / s) + 1);
   return sizes;
+}
+
+/** The k-means geometry of a model's embeddings: the Poincaré ball for hyperbolic models. */
+export function embeddingGeometry(c: { hyperbolic?: boolean }): Geometry {
+  return c.hyperbolic ? 'poincare' : 'euclidean';
 }
 
 /**

@@ -31,9 +31,11 @@ import { synthVolume } from '../data/synth.js';
 import { matchClusters } from '../eval/hungarian.js';
 import type { Tensor } from '../protocol/codec.js';
 import { Rng } from '../random.js';
+import { denseExact } from '../pipeline/embed.js';
 import { denseWindowOrigin, resampleVolume } from '../sampling/resample.js';
 import { TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
 import { modelWeights, readSafetensors } from '../weights/safetensors.js';
+import { embeddingGeometry } from './config.js';
 import { OnnxEncoder } from './onnx/encoder.js';
 import { TfjsBackend } from './tfjs/backend.js';
 import type { Engine } from './tfjs/engine.js';
@@ -160,7 +162,7 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
     }
     await tfb.setWeights(weights); // back to the shared weights for the dense comparison
 
-    if (model.cfg.strides.every((s) => s === 1) && model.cfg.padding === 0) {
+    if (denseExact(model.cfg)) {
       const sub = { data: vol.image.subarray(32 * 32 * 12, 32 * 32 * 20), shape: [32, 32, 8] as [number, number, number] };
       const lo = [0, 0, 0].map(() => denseWindowOrigin(0, 5, m)) as [number, number, number];
       const hi = sub.shape.map((s) => denseWindowOrigin(s - 1, 5, m) + m) as [number, number, number];
@@ -169,7 +171,7 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
       const out: [number, number, number] = [sub.shape[2], sub.shape[1], sub.shape[0]];
       const [muT, muJ] = await Promise.all([torch.encodeVolume(dense.data, dshape, m / 5, 0, out), tfb.encodeVolume(dense.data, dshape, m / 5, 0, out)]);
       rows.push(compare('dense path mu', muJ, muT, 'rel', 1e-4));
-      const geometry = model.cfg.hyperbolic ? 'poincare' : 'euclidean';
+      const geometry = embeddingGeometry(model.cfg);
       const la = kmeans(Float64Array.from(muT), d, { k: 3, geometry, seed: 0, nInit: 2 }).labels;
       const lb = kmeans(Float64Array.from(muJ), d, { k: 3, geometry, seed: 0, nInit: 2 }).labels;
       const match = matchClusters(lb, la);

@@ -7,12 +7,12 @@
  */
 
 import { createBackend, type BackendName } from '../backends/index.js';
-import { denseMacsPerVoxel, patchMacs, resolveModelConfig } from '../backends/config.js';
+import { denseMacsPerVoxel, embeddingGeometry, patchMacs, resolveModelConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
 import { assignToCentroids } from '../cluster/kmeans.js';
-import { embedVolume } from '../pipeline/embed.js';
+import { defaultPatch, embedVolume } from '../pipeline/embed.js';
 import { clusterEmbeddings, peakRssOf, resolveModel } from '../pipeline/segment.js';
 
 export interface SegmentBenchResult {
@@ -54,17 +54,17 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
     const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
     const row = { data: v.image.subarray(0, 50 * 10), shape: [50, 10, 1] as [number, number, number] };
     const single = await embedVolume(backend, row, cfg, { path: 'per-patch', batch: 1 });
+    const singleVps = row.data.length / single.seconds;
     let maxAbs = 0;
     for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));
     // label agreement: one k-means fit (on the per-patch embeddings) labels both paths' embeddings
     const fit = clusterEmbeddings(perPatch.mu, cfg.latent_dim, 4, cfg, { fitSample: 0, nInit: 3 });
-    const geometry = cfg.hyperbolic ? 'poincare' : 'euclidean';
-    const a = assignToCentroids(slabDense.mu, cfg.latent_dim, fit.centroids, { k: 4, geometry, c: cfg.curvature });
+    const a = assignToCentroids(slabDense.mu, cfg.latent_dim, fit.centroids, { k: 4, geometry: embeddingGeometry(cfg), c: cfg.curvature });
     let agree = 0;
     for (let i = 0; i < a.labels.length; i++) if (a.labels[i] === fit.labels[i]) agree++;
     const nVox = 50 * 50 * 50;
     const macsPatch = patchMacs(cfg);
-    const macsDense = denseMacsPerVoxel(cfg, 50, cfg.m / 2);
+    const macsDense = denseMacsPerVoxel(cfg, 50, defaultPatch(cfg));
     const denseVps = nVox / dense.seconds;
     const ppVps = (50 * 50 * planes) / perPatch.seconds;
     const result: SegmentBenchResult = {
@@ -72,8 +72,8 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
       dense: { voxelsPerSecond: denseVps, seconds: dense.seconds },
       perPatch: { voxelsPerSecond: ppVps, seconds: perPatch.seconds, voxels: 50 * 50 * planes },
       speedup: denseVps / ppVps,
-      patchAtATime: { voxelsPerSecond: 500 / single.seconds, seconds: single.seconds, voxels: 500 },
-      speedupOverPatchAtATime: denseVps / (500 / single.seconds),
+      patchAtATime: { voxelsPerSecond: singleVps, seconds: single.seconds, voxels: row.data.length },
+      speedupOverPatchAtATime: denseVps / singleVps,
       macs: { perPatch: macsPatch, dense: macsDense, bound: macsPatch / macsDense }, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
     };
     if (options.brats ?? true) {

@@ -28,6 +28,11 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** The inference patch side when none is given: m/2 (the paper's p = 5 for m = 10). */
+export function defaultPatch(cfg: ResolvedConfig): number {
+  return cfg.m / 2;
+}
+
 /** True when the dense path reproduces per-patch inference exactly (stride-1, unpadded encoder). */
 export function denseExact(cfg: ResolvedConfig): boolean {
   return cfg.strides.every((s) => s === 1) && cfg.padding === 0;
@@ -51,7 +56,7 @@ export function denseSlabPlanes(shape: readonly [number, number, number], cfg: R
  * `cfg` is the backend's resolved model configuration.
  */
 export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: ResolvedConfig, options: EmbedOptions = {}): Promise<{ mu: Float32Array; d: number; seconds: number; path: InferencePath; slabs: number }> {
-  const p = options.p ?? cfg.m / 2;
+  const p = options.p ?? defaultPatch(cfg);
   const path = options.path ?? 'dense';
   const d = cfg.latent_dim;
   const [nx, ny, nz] = grid.shape;

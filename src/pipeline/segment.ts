@@ -14,7 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
-import { resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
+import { embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
@@ -26,7 +26,7 @@ import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
-import { type EmbedOptions, type InferencePath, denseExact, embedVolume } from './embed.js';
+import { type EmbedOptions, type InferencePath, defaultPatch, denseExact, embedVolume } from './embed.js';
 import { type CaseRef, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
 import { readRunConfig, readRunState } from './train.js';
 
@@ -135,7 +135,7 @@ export async function peakRssOf(pid: number | undefined): Promise<number | null>
 /** Fits k-means on a subsample and labels every voxel. */
 export function clusterEmbeddings(mu: Float32Array, d: number, k: number, cfg: ResolvedConfig, options: { fitSample?: number; nInit?: number; seed?: number } = {}) {
   const n = mu.length / d;
-  const geometry = cfg.hyperbolic ? 'poincare' : 'euclidean';
+  const geometry = embeddingGeometry(cfg);
   const want = options.fitSample ?? 20_000;
   let fitX = mu;
   if (want > 0 && want < n) {
@@ -193,7 +193,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers });
   }
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
-  const p = options.p ?? cfg.m / 2;
+  const p = options.p ?? defaultPatch(cfg);
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
   const summary: SegmentSummary = {
