@@ -87,6 +87,15 @@ export async function writeSafetensors(path: string, tensors: Map<string, Tensor
 }
 
 /**
+ * A weights-only file (what `saveWeights` writes on either backend): the model's parameters under
+ * PyTorch's names, the resolved model configuration in the metadata, so plain PyTorch rebuilds and
+ * loads it and `segment --model FILE` needs no other description.
+ */
+export async function writeWeightsFile(path: string, tensors: Map<string, Tensor>, config: object): Promise<void> {
+  await writeSafetensors(path, tensors, { format: 'hyperseg-weights', config: JSON.stringify(config) });
+}
+
+/**
  * The model parameters of a weights file: plain names as they are, or the `model.` entries of a
  * torch checkpoint (which also holds `adam.*` optimiser state and `rng.*`), renamed without the prefix.
  */

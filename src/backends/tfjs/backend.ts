@@ -8,7 +8,7 @@ import { HypersegError } from '../../errors.js';
 import type { Tensor } from '../../protocol/codec.js';
 import { Rng } from '../../random.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
-import { modelWeights, readSafetensors, writeSafetensors } from '../../weights/safetensors.js';
+import { modelWeights, readSafetensors, writeSafetensors, writeWeightsFile } from '../../weights/safetensors.js';
 import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { type Engine, selectEngine } from './engine.js';
@@ -107,7 +107,7 @@ export class TfjsBackend implements ComputeBackend {
 
   async saveWeights(path: string): Promise<void> {
     const model = this.need();
-    await writeSafetensors(path, model.getWeights(), { format: 'hyperseg-weights', config: JSON.stringify(model.cfg) });
+    await writeWeightsFile(path, model.getWeights(), model.cfg);
   }
 
   /** Restores a checkpoint written by `save` (weights, Adam, step, noise state); a weights-only file restores the weights. */

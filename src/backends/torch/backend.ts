@@ -11,7 +11,7 @@
 import { HypersegError } from '../../errors.js';
 import { type Tensor, TensorFrame } from '../../protocol/codec.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
-import { modelWeights, readSafetensors, writeSafetensors } from '../../weights/safetensors.js';
+import { modelWeights, readSafetensors, writeWeightsFile } from '../../weights/safetensors.js';
 import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { WorkerClient } from './client.js';
@@ -177,7 +177,7 @@ export class TorchBackend implements ComputeBackend {
 
   async saveWeights(path: string): Promise<void> {
     if (!this.lastInit) throw new HypersegError('INVALID_ARGUMENT', 'no model: call init first');
-    await writeSafetensors(path, await this.getWeights(), { format: 'hyperseg-weights', config: JSON.stringify(resolveModelConfig(this.lastInit.config)) });
+    await writeWeightsFile(path, await this.getWeights(), resolveModelConfig(this.lastInit.config));
   }
 
   async loadWeights(path: string): Promise<void> {
