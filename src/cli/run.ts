@@ -101,6 +101,18 @@ export function parseIntList(name: string) {
   };
 }
 
+/** `a,b`: two positive numbers with a < b (a half-open range such as patch sides). */
+export function parseRange(name: string) {
+  return (value: string): [number, number] => {
+    const parts = value.split(',').map((t) => t.trim());
+    const v = parts.map(Number);
+    if (parts.length !== 2 || parts.some((t) => t === '') || !v.every((x) => Number.isFinite(x) && x > 0) || !(v[0] < v[1])) {
+      throw new InvalidArgumentError(`${name} takes two positive numbers min,max with min < max, got '${value}'.`);
+    }
+    return [v[0], v[1]];
+  };
+}
+
 export function parseChoice<T extends string>(name: string, choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {

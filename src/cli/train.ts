@@ -8,7 +8,7 @@ import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
-import { action, interruptible, parseChoice, parseIntOption, toJson } from './run.js';
+import { action, interruptible, parseChoice, parseIntOption, parseRange, toJson } from './run.js';
 
 
 /** Model configuration from --preset and --config FILE (a JSON object of model keys). */
@@ -39,6 +39,9 @@ interface TrainFlags {
   keep: number;
   threads?: number;
   maxVolumes?: number;
+  anchorSizes?: [number, number];
+  childSizes?: [number, number];
+  anchorScale?: 'uniform' | 'log';
   force?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -58,6 +61,9 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints (default steps/4, at most 500)', parseIntOption('--checkpoint-every', 1))
     .option('--keep <n>', 'checkpoints kept', parseIntOption('--keep', 1, 1000), 2)
     .option('--max-volumes <n>', 'cap on training volumes held in memory', parseIntOption('--max-volumes', 1))
+    .option('--anchor-sizes <min,max>', 'anchor sides in voxels, [min, max) (default 5,35 for 50³ volumes, up to 120 for large ones)', parseRange('--anchor-sizes'))
+    .option('--child-sizes <min,max>', 'positive/negative child sides, [min, max) (default 3,15; also capped at anchor side − 1)', parseRange('--child-sizes'))
+    .option('--anchor-scale <d>', 'anchor side distribution: uniform | log (default uniform, log for large volumes)', parseChoice('--anchor-scale', ['uniform', 'log'] as const))
     .option('--force', 'replace an existing run in --out')
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
@@ -71,7 +77,8 @@ export function registerTrain(program: Command): void {
         const s = await train({
           data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
-          threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force, signal: stop.signal,
+          threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force,
+          sampler: { rMin: flags.anchorSizes?.[0], rMax: flags.anchorSizes?.[1], lMin: flags.childSizes?.[0], lMax: flags.childSizes?.[1], scale: flags.anchorScale }, signal: stop.signal,
           onStep: (r, total) => bar.update(r.step, total, {}),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

@@ -26,7 +26,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
-import { type TripletConfig, TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
+import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
 import type { TrainStepResult } from '../backends/types.js';
 import { casesOf, openData, samplerFor, type DataKind } from './inputs.js';
 
@@ -82,6 +82,11 @@ export interface TrainOptions {
   force?: boolean;
   /** Cap on training volumes held in memory (default: all). */
   maxVolumes?: number;
+  /**
+   * Triplet sampler overrides (anchor sizes rMin/rMax and their distribution, child sizes lMin/lMax,
+   * rGap) over the defaults chosen for the data (DESIGN §2: r ∈ [5, 35), child ∈ [3, 15) for 50³).
+   */
+  sampler?: Pick<TripletConfig, 'rMin' | 'rMax' | 'scale' | 'lMin' | 'lMax' | 'rGap'>;
   /** Stops cleanly (checkpoint, resumable) after the step in flight when aborted (Ctrl-C). */
   signal?: AbortSignal;
   /** Stop after this step as if interrupted (tests and budgeted runs). */
@@ -137,6 +142,9 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   let cfg: RunConfig;
   let state: RunState | null = null;
   if (options.resume) {
+    if (Object.values(options.sampler ?? {}).some((v) => v !== undefined)) {
+      throw new HypersegError('INVALID_ARGUMENT', `${run}: a resumed run keeps the sampler it started with`, { suggestion: 'drop the sampler options, or start a new run with --out' });
+    }
     cfg = await readRunConfig(run);
     state = await readRunState(run);
     if (options.steps !== undefined) cfg.steps = options.steps; // extending a run keeps everything else
@@ -194,7 +202,12 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   if (!options.resume) {
     const s = samplerFor(source, volumes.map((v) => v.shape));
     const m = resolveModelConfig(cfg.model).m;
-    cfg.sampler = { m, rMin: s.rMin, rMax: s.rMax, lMax: s.lMax, scale: s.scale };
+    const o = options.sampler ?? {};
+    cfg.sampler = { m, rMin: o.rMin ?? s.rMin, rMax: o.rMax ?? s.rMax, lMax: o.lMax ?? s.lMax, scale: o.scale ?? s.scale };
+    for (const k of ['lMin', 'rGap'] as const) if (o[k] !== undefined) cfg.sampler[k] = o[k];
+    const minSide = Math.min(...volumes.flatMap((v) => v.shape));
+    resolveTripletConfig(cfg.sampler); // names the bad value before anything is written
+    if (cfg.sampler.rMax! > minSide - 1) throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: rMax = ${cfg.sampler.rMax} must be below the smallest training volume's side (${minSide}), or no negative fits beside an anchor`);
     cfg.data = { inputs: cfg.data.inputs, kind: source.kind, train: trainCases.map((c) => c.id) };
     await mkdir(join(run, 'checkpoints'), { recursive: true });
     await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);

@@ -78,6 +78,26 @@ describe('train (torch)', () => {
     expect(missing.stderr).toMatch(/FILE_NOT_FOUND.*nope/);
   });
 
+  it('takes sampler sizes from the command line, records them in the run, and refuses bad ones', () => {
+    const run = join(dir, 'sampler');
+    const r = hyperseg('train', '--data', data, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1', '--anchor-sizes', '6,12', '--child-sizes', '2,5', '--anchor-scale', 'log', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).sampler).toEqual({ m: 10, rMin: 6, rMax: 12, lMin: 2, lMax: 5, scale: 'log' });
+    const order = hyperseg('train', '--data', data, '--out', join(dir, 's2'), '--anchor-sizes', '12,6');
+    expect(order.code).toBe(2);
+    expect(order.stderr).toMatch(/--anchor-sizes takes two positive numbers min,max with min < max, got '12,6'/);
+    const big = hyperseg('train', '--data', data, '--out', join(dir, 's3'), '--anchor-sizes', '5,30'); // the volumes are 24³
+    expect(big.code).toBe(2);
+    expect(big.stderr).toMatch(/rMax = 30 must be below the smallest training volume's side \(24\)/);
+    expect(existsSync(join(dir, 's3', 'config.json'))).toBe(false);
+    const noChild = hyperseg('train', '--data', data, '--out', join(dir, 's4'), '--anchor-sizes', '3,4', '--child-sizes', '3,5');
+    expect(noChild.code).toBe(2);
+    expect(noChild.stderr).toMatch(/must exceed lMin/);
+    const resumed = hyperseg('train', '--resume', run, '--steps', '2', '--anchor-sizes', '6,10');
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/a resumed run keeps the sampler it started with/);
+  }, 120_000);
+
   it('Ctrl-C stops after the step in flight with a checkpoint; --resume finishes the run', async () => {
     const run = join(dir, 'sigint');
     const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
