@@ -171,7 +171,10 @@ export async function evaluateRun(dir: string, options: { title?: string; method
   const first = summary.cases[0];
   if (first?.montage) {
     lines.push('', '## Pictures', '', `Slices of ${first.id}: the image, the clusters for k = ${summary.ks.join(', ')} (coloured like the class they match), then the ground truth.`, '', `![montage](${first.montage})`, '');
-    if (first.disk) lines.push(`Embeddings of ${first.id} on the Poincaré disk, by cluster (k = ${Math.max(...summary.ks)}) and by ground truth:`, '', `![disk](${first.disk})`, '');
+    const view = cfg.latent_dim <= 2 ? (cfg.hyperbolic ? 'on the Poincaré disk' : 'in the plane (scaled to the disk)')
+      : cfg.hyperbolic ? `on the Poincaré disk (the ${cfg.latent_dim}-dimensional ball seen along its two principal geodesic directions at the origin)`
+        : `along their two principal directions (of ${cfg.latent_dim}, scaled to the disk)`;
+    if (first.disk) lines.push(`Embeddings of ${first.id} ${view}, by cluster (k = ${Math.max(...summary.ks)}) and by ground truth:`, '', `![disk](${first.disk})`, '');
   }
   lines.push(`Report written by hyperseg from ${relative(process.cwd(), root) || '.'}/segment.json.`, '');
   await writeFileAtomic(join(root, 'report.md'), lines.join('\n'));
