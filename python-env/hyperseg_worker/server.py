@@ -293,6 +293,20 @@ class Worker:
             return encode_message({"v": VERSION, "id": rid, "ok": False, "error": {"code": "INTERNAL", "message": text}})
 
 
+def parent_gone(pid: int, ppid0: int) -> bool:
+    """True when the process that started us has ended: we were re-parented (our direct parent
+    exited, even if not yet reaped), or `pid` no longer exists (a wrapper script sat between us)."""
+    if os.getppid() != ppid0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        pass
+    return False
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="hyperseg-worker", description=__doc__.split("\n\n")[0])
     ap.add_argument("--endpoint", required=True)
@@ -301,6 +315,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-message-bytes", type=int, default=2 ** 31)
     ap.add_argument("--allow-remote", action="store_true")
     ap.add_argument("--curve-secret-key", help="Z85 CURVE secret key (required with --allow-remote)")
+    ap.add_argument("--parent-pid", type=int, help="exit when this process ends (set by the TypeScript backend for the workers it starts)")
     a = ap.parse_args(argv)
     check_endpoint(a.endpoint, a.allow_remote)
     if a.allow_remote and not a.curve_secret_key:
@@ -322,9 +337,13 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.update(flag=True))
     # a receive timeout (not a Poller) lets the loop notice SIGTERM; it costs nothing per message
     sock.setsockopt(zmq.RCVTIMEO, 200)
+    ppid0 = os.getppid()
     print(f"READY {a.endpoint}", flush=True)
     try:
         while not stop["flag"] and not worker.stop:
+            if a.parent_pid and parent_gone(a.parent_pid, ppid0):
+                print(f"hyperseg worker: parent process {a.parent_pid} has ended; exiting", file=sys.stderr, flush=True)
+                break
             try:
                 frames = sock.recv_multipart(copy=False)
             except zmq.Again:

@@ -158,3 +158,28 @@ def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
     r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", "tcp://0.0.0.0:5999"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "refusing to bind tcp://0.0.0.0:5999: not loopback" in r.stderr
+
+
+def test_worker_exits_when_the_process_that_started_it_ends(tmp_path):
+    # --parent-pid names a process that is not the worker's direct parent (as when a wrapper script
+    # sits between them): the worker serves while it lives and exits, removing its socket, after it ends.
+    keeper = subprocess.Popen(["sleep", "120"])
+    endpoint = f"ipc://{tmp_path}/p.sock"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "1", "--parent-pid", str(keeper.pid)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == f"READY {endpoint}"
+        time.sleep(1.0)
+        assert proc.poll() is None, "the worker quit while its parent was alive"
+        keeper.kill()
+        keeper.wait()
+        t0 = time.monotonic()
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - t0 < 3.0  # the receive loop wakes every 0.2 s
+        assert f"parent process {keeper.pid} has ended; exiting" in proc.stderr.read()
+        assert not (tmp_path / "p.sock").exists()
+    finally:
+        keeper.kill()
+        if proc.poll() is None:
+            proc.kill()

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchBackend } from '../../src/backends/torch/backend.js';
@@ -131,4 +133,36 @@ describe('torch backend: a pool of workers', () => {
       await single.close();
     }
   }, 180_000);
+});
+
+describe('torch backend: no orphaned workers', () => {
+  it('a worker exits when the Node process that started it is killed (SIGKILL: no cleanup code runs)', async () => {
+    const script = join(dir, 'orphan.mjs');
+    const backendJs = join(process.cwd(), 'dist', 'backends', 'torch', 'backend.js');
+    writeFileSync(script, `import { TorchBackend } from ${JSON.stringify(backendJs)};\nconst b = await TorchBackend.start({ threads: 1 });\nconsole.log('WORKER ' + b.pid);\nsetInterval(() => {}, 1000);\n`);
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const m = /WORKER (\d+)/.exec(out);
+        if (m) res(Number(m[1]));
+      });
+      child.on('exit', (code) => rej(new Error(`the script exited (${code}) before its worker was ready: ${out}`)));
+    });
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    const t0 = Date.now();
+    while (alive(pid) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pid), `worker ${pid} outlived its parent`).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(3000); // the worker checks every 0.2 s while idle
+  }, 120_000);
 });

@@ -49,7 +49,8 @@ export interface SpawnOptions {
 export async function spawnWorker(options: SpawnOptions = {}): Promise<WorkerProcess> {
   const python = options.python ?? workerPython();
   const endpoint = `ipc://${join(tmpdir(), `hyperseg-${process.pid}-${randomBytes(4).toString('hex')}.sock`)}`;
-  const args = ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--device', options.device ?? 'cpu'];
+  // --parent-pid: the worker exits when this process ends, even by SIGKILL or a crash (no orphans holding memory)
+  const args = ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--device', options.device ?? 'cpu', '--parent-pid', String(process.pid)];
   if (options.threads) args.push('--threads', String(options.threads));
   const child = spawn(python, args, {
     env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '') },
