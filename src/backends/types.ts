@@ -51,6 +51,8 @@ export interface Encoded {
   /** [count, d] posterior scales. */
   scale: Float32Array;
   d: number;
+  /** Seconds the model's forward pass took where the backend measures it apart from transport (torch: inside the worker). */
+  computeSeconds?: number;
 }
 
 export interface ComputeBackend {

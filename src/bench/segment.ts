@@ -13,6 +13,7 @@ import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
 import { assignToCentroids } from '../cluster/kmeans.js';
 import { defaultPatch, embedVolume } from '../pipeline/embed.js';
+import { voxelPatchBatches } from '../sampling/patches.js';
 import { clusterEmbeddings, peakRssOf, resolveModel } from '../pipeline/segment.js';
 
 export interface SegmentBenchResult {
@@ -22,9 +23,15 @@ export interface SegmentBenchResult {
   dense: { voxelsPerSecond: number; seconds: number };
   perPatch: { voxelsPerSecond: number; seconds: number; voxels: number };
   speedup: number;
-  /** The per-patch path one patch per request (batch 1), the naive loop: timed on 500 voxels. */
-  patchAtATime: { voxelsPerSecond: number; seconds: number; voxels: number };
+  /**
+   * The per-patch path one patch per request (batch 1), the naive loop, timed on 500 voxels;
+   * `computeSeconds`: the part spent in the model's forward calls alone (torch: measured inside the
+   * worker), i.e. patch-by-patch encoding in PyTorch with no transport or patch extraction.
+   */
+  patchAtATime: { voxelsPerSecond: number; seconds: number; voxels: number; computeSeconds?: number; computeVoxelsPerSecond?: number };
   speedupOverPatchAtATime: number;
+  /** Dense over the forward calls alone of patch-at-a-time encoding (torch). */
+  speedupOverPatchAtATimeCompute?: number;
   /**
    * Multiply-adds per voxel of each path for this volume (p = m/2) and their ratio: the speed-up the
    * dense path would reach if both paths ran at the same multiply-add rate.
@@ -53,7 +60,13 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
     const slabDense = await embedVolume(backend, slab, cfg, { path: 'dense' });
     const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
     const row = { data: v.image.subarray(0, 50 * 10), shape: [50, 10, 1] as [number, number, number] };
-    const single = await embedVolume(backend, row, cfg, { path: 'per-patch', batch: 1 });
+    let compute: number | undefined = 0;
+    const t1 = performance.now();
+    for (const b of voxelPatchBatches(row, defaultPatch(cfg), cfg.m, 1)) {
+      const enc = await backend.encode(b.patches, b.count, cfg.m);
+      compute = enc.computeSeconds !== undefined && compute !== undefined ? compute + enc.computeSeconds : undefined;
+    }
+    const single = { seconds: (performance.now() - t1) / 1000 };
     const singleVps = row.data.length / single.seconds;
     let maxAbs = 0;
     for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));
@@ -72,8 +85,12 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
       dense: { voxelsPerSecond: denseVps, seconds: dense.seconds },
       perPatch: { voxelsPerSecond: ppVps, seconds: perPatch.seconds, voxels: 50 * 50 * planes },
       speedup: denseVps / ppVps,
-      patchAtATime: { voxelsPerSecond: singleVps, seconds: single.seconds, voxels: row.data.length },
+      patchAtATime: {
+        voxelsPerSecond: singleVps, seconds: single.seconds, voxels: row.data.length,
+        ...(compute !== undefined ? { computeSeconds: compute, computeVoxelsPerSecond: row.data.length / compute } : {}),
+      },
       speedupOverPatchAtATime: denseVps / singleVps,
+      ...(compute !== undefined ? { speedupOverPatchAtATimeCompute: denseVps / (row.data.length / compute) } : {}),
       macs: { perPatch: macsPatch, dense: macsDense, bound: macsPatch / macsDense }, maxAbsDifference: maxAbs, labelAgreement: agree / a.labels.length,
     };
     if (options.brats ?? true) {

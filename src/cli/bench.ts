@@ -159,8 +159,8 @@ export function registerBench(program: Command): void {
         `${r.preset} preset on ${String(r.backend.backend)}, 50³ volume`,
         `  dense:     ${r.dense.voxelsPerSecond.toFixed(0)} voxels/s (${r.dense.seconds.toFixed(2)} s for the volume)`,
         `  per-patch: ${r.perPatch.voxelsPerSecond.toFixed(0)} voxels/s (${r.perPatch.voxels} voxels timed)`,
-        `  per-patch, one patch per request: ${r.patchAtATime.voxelsPerSecond.toFixed(0)} voxels/s (${r.patchAtATime.voxels} voxels timed)`,
-        `  speed-up ${r.speedup.toFixed(1)}× over batched per-patch, ${r.speedupOverPatchAtATime.toFixed(1)}× over one patch per request`,
+        `  per-patch, one patch per request: ${r.patchAtATime.voxelsPerSecond.toFixed(0)} voxels/s (${r.patchAtATime.voxels} voxels timed)${r.patchAtATime.computeVoxelsPerSecond !== undefined ? `; its forward calls alone: ${r.patchAtATime.computeVoxelsPerSecond.toFixed(0)} voxels/s` : ''}`,
+        `  speed-up ${r.speedup.toFixed(1)}× over batched per-patch, ${r.speedupOverPatchAtATime.toFixed(1)}× over one patch per request${r.speedupOverPatchAtATimeCompute !== undefined ? ` (${r.speedupOverPatchAtATimeCompute.toFixed(1)}× over its forward calls alone)` : ''}`,
         `  multiply-adds per voxel: per-patch ${(r.macs.perPatch / 1e6).toFixed(2)} M, dense ${(r.macs.dense / 1e6).toFixed(2)} M, a bound of ${r.macs.bound.toFixed(1)}× at equal arithmetic rates`,
         `  largest embedding difference ${r.maxAbsDifference.toExponential(2)}; k-means (k = 4) label agreement ${(100 * r.labelAgreement).toFixed(2)}%`,
       ];

@@ -299,6 +299,10 @@ describe('bench segment (CLI)', () => {
     expect(j.macs.bound).toBeCloseTo(j.macs.perPatch / j.macs.dense, 9);
     expect(j.patchAtATime.voxels).toBe(500);
     expect(j.speedupOverPatchAtATime).toBeCloseTo(j.dense.voxelsPerSecond / j.patchAtATime.voxelsPerSecond, 6);
+    // the worker's forward calls are a part of each request's round trip
+    expect(j.patchAtATime.computeSeconds).toBeGreaterThan(0);
+    expect(j.patchAtATime.computeSeconds).toBeLessThan(j.patchAtATime.seconds);
+    expect(j.speedupOverPatchAtATimeCompute).toBeCloseTo(j.dense.voxelsPerSecond / (500 / j.patchAtATime.computeSeconds), 6);
     expect(j.macs.perPatch).toBe(patchMacs(resolveModelConfig({ preset: 'small' })));
   }, 120_000);
 });

@@ -115,7 +115,7 @@ export class TorchBackend implements ComputeBackend {
     if (this.clients.length === 1 || count < 2 * this.clients.length) {
       const t = patches instanceof TensorFrame ? patches : { name: 'patches', dtype: 'float32' as const, shape: [count, 1, m, m, m], data: patches.subarray(0, count * per) };
       const r = await this.primary.request('encode', {}, [t]);
-      return unpackEncoded(r.tensors);
+      return { ...unpackEncoded(r.tensors), computeSeconds: Number((r.result as { seconds?: number }).seconds) };
     }
     await this.syncPool();
     const data = patches instanceof TensorFrame ? patches.data : patches;
