@@ -11,13 +11,15 @@ with a flipped kernel where that measured faster on CPU; parameters keep ConvTra
 Loss: L = L_ELBO + beta * L_triplet. L_ELBO: Gaussian likelihood (unit variance) on voxels, K
 reparameterised samples of the posterior WN(mu, sigma^2) (or N), prior WN(0, I) (or N(0, I)):
 mean over patches of  sum_voxels (x - x_hat)^2 / 2  +  log q(z|x) - log p(z)  (the Riemannian ELBO of
-Eq. 9, Monte Carlo over K). L_triplet = mean max(0, d(mu_a, mu_p) - d(mu_a, mu_n) + alpha) with the
+Eq. 9, Monte Carlo over K), or with iwae the importance-weighted bound
+-log (1/K sum_k w_k), w_k = p(x|z_k) p(z_k) / q(z_k|x) (Burda et al. 2016; the ELBO for K = 1). L_triplet = mean max(0, d(mu_a, mu_p) - d(mu_a, mu_n) + alpha) with the
 Poincare distance (Euclidean for Euclidean models), or squared distances when squared_triplet (as the
 published code does).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
@@ -61,6 +63,8 @@ class ModelConfig:
     min_scale: float = 1e-3
     # a plain autoencoder (a baseline): the decoder reads mu, no noise, no KL term
     autoencoder: bool = False
+    # the importance-weighted bound over the K samples instead of the ELBO (Burda et al. 2016)
+    iwae: bool = False
 
     @staticmethod
     def from_dict(d: dict) -> "ModelConfig":
@@ -84,6 +88,8 @@ class ModelConfig:
             raise ValueError("latent_dim >= 1, m >= 2, samples >= 1 and curvature > 0 are required")
         if self.gyroconv and not self.hyperbolic:
             raise ValueError("gyroconv needs a hyperbolic latent space")
+        if self.iwae and self.autoencoder:
+            raise ValueError("the IWAE bound needs a sampled posterior; an autoencoder has none")
         sizes = self.feature_sizes()
         if sizes[-1] < 1:
             raise ValueError(f"the encoder shrinks an input of {self.m} to nothing: sizes {sizes}")
@@ -203,7 +209,8 @@ class HyperbolicVAE(nn.Module):
         xhat = self.decode(z.reshape(-1, z.shape[-1])).reshape(z.shape[0], *x.shape)
         recon = 0.5 * ((xhat - x.unsqueeze(0)) ** 2).flatten(2).sum(-1)  # [K, 3B]
         kl = torch.zeros_like(recon) if cfg.autoencoder else q.log_prob(z) - self.prior(mu).log_prob(z)  # [K, 3B]
-        elbo = (recon + kl).mean()
+        nlw = recon + kl  # -log w_k per sample [K, 3B]; IWAE averages the weights inside the log, the ELBO outside
+        elbo = -(torch.logsumexp(-nlw, 0) - math.log(nlw.shape[0])).mean() if cfg.iwae else nlw.mean()
         out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo, "mu": mu, "scale": scale, "xhat": xhat, "z": z}
         if cfg.triplet:
             ma, mp, mn = mu[:b], mu[b : 2 * b], mu[2 * b :]

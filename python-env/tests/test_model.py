@@ -184,3 +184,30 @@ def test_deconv_as_conv_equals_conv_transpose():
     assert layer.as_conv
     x = torch.randn(2, 8, 5, 5, 5, dtype=torch.float64)
     torch.testing.assert_close(layer(x), layer.inner(x), rtol=1e-12, atol=1e-12)
+
+
+def test_iwae_bound_is_minus_log_mean_weight_of_single_sample_elbos():
+    # Black-box check: each sample's -log w_k is the K = 1 ELBO of that sample alone; the IWAE loss
+    # over the K samples must be -log mean_k exp(-(-log w_k)), reduced here in Python floats.
+    K = 5
+    cfg = {"preset": "small", "samples": K, "beta": 10.0}
+    elbo1 = build_model({**cfg, "samples": 1}, 4)[0].double()
+    iwae = build_model({**cfg, "iwae": True}, 4)[0].double()  # same seed: the same weights
+    elboK = build_model(cfg, 4)[0].double()
+    g = torch.Generator().manual_seed(5)
+    p = torch.randn(1, 1, 10, 10, 10, generator=g, dtype=torch.float64)
+    eps = torch.randn(K, 1, 2, generator=g, dtype=torch.float64).expand(K, 3, 2).contiguous()  # one noise row per sample, shared by the 3 (identical) patches
+    nlw = [elbo1.loss(p, p, p, eps=eps[k : k + 1])["elbo"].item() for k in range(K)]
+    lo = min(nlw)
+    want = lo - math.log(sum(math.exp(-(v - lo)) for v in nlw) / K)
+    got = iwae.loss(p, p, p, eps=eps)
+    assert abs(got["elbo"].item() - want) < 1e-9 * max(1.0, abs(want))
+    # the IWAE loss is below the ELBO loss on the same samples (Jensen), and above the best sample's
+    elbo = elboK.loss(p, p, p, eps=eps)["elbo"].item()
+    assert abs(elbo - sum(nlw) / K) < 1e-9 * abs(elbo)
+    assert lo < got["elbo"].item() < elbo
+    # K = 1: the IWAE bound is the ELBO
+    one = build_model({**cfg, "samples": 1, "iwae": True}, 4)[0].double().loss(p, p, p, eps=eps[:1])["elbo"].item()
+    assert one == nlw[0]
+    with pytest.raises(ValueError, match="IWAE bound needs a sampled posterior"):
+        ModelConfig.from_dict({"hyperbolic": False, "gyroconv": False, "autoencoder": True, "iwae": True})

@@ -18,7 +18,7 @@ export const PRESETS: Record<string, Partial<ModelConfig>> = {
 const DEFAULTS: ResolvedConfig = {
   preset: 'small', m: 10, latent_dim: 2, curvature: 1, hyperbolic: true, gyroconv: true, triplet: true,
   enc_channels: [8, 16, 16, 32], kernel: 3, padding: 0, strides: [1, 1, 1, 1], samples: 1, beta: 1e3, alpha: 0.2,
-  squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3, autoencoder: false,
+  squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3, autoencoder: false, iwae: false,
 };
 
 export function featureSizes(c: ResolvedConfig): number[] {
@@ -79,6 +79,7 @@ export function resolveModelConfig(config: ModelConfig = {}): ResolvedConfig {
   const c = { ...DEFAULTS, ...PRESETS[preset], ...config, preset } as ResolvedConfig;
   if (c.enc_channels.length !== c.strides.length) throw new HypersegError('INVALID_ARGUMENT', `enc_channels (${c.enc_channels.length}) and strides (${c.strides.length}) must have the same length`);
   if (c.gyroconv && !c.hyperbolic) throw new HypersegError('INVALID_ARGUMENT', 'gyroconv needs a hyperbolic latent space');
+  if (c.iwae && c.autoencoder) throw new HypersegError('INVALID_ARGUMENT', 'the IWAE bound needs a sampled posterior; an autoencoder has none');
   const sizes = featureSizes(c);
   if (sizes[sizes.length - 1] < 1) throw new HypersegError('INVALID_ARGUMENT', `the encoder shrinks an input of ${c.m} to nothing: sizes ${sizes.join(', ')}`);
   return c;

@@ -27,6 +27,12 @@ export interface ModelConfig {
   grad_clip?: number | null;
   /** A plain autoencoder (baseline): the decoder reads mu, no noise, no KL term. */
   autoencoder?: boolean;
+  /**
+   * The importance-weighted bound (Burda et al. 2016) over the K = `samples` posterior samples in
+   * place of the ELBO's average: −log (1/K Σ_k w_k), w_k = p(x|z_k) p(z_k) / q(z_k|x). Equal to the
+   * ELBO for K = 1, tighter for K > 1.
+   */
+  iwae?: boolean;
 }
 
 export interface BackendInfo {

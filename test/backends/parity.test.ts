@@ -27,6 +27,7 @@ describe('parity: torch and TensorFlow.js compute the same model', () => {
     { name: 'hyperbolic + gyroconv', config: { hyperbolic: true, gyroconv: true, triplet: false } },
     { name: 'hyperbolic + triplet', config: { hyperbolic: true, gyroconv: false, triplet: true } },
     { name: 'hyperbolic + gyroconv + triplet', config: { hyperbolic: true, gyroconv: true, triplet: true, samples: 2 } },
+    { name: 'hyperbolic + gyroconv + triplet, IWAE bound over K = 3', config: { hyperbolic: true, gyroconv: true, triplet: true, samples: 3, iwae: true } },
     { name: 'Euclidean autoencoder (the ablation baseline)', config: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } },
   ];
   for (const { name, config } of configs) {

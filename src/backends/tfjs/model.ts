@@ -197,7 +197,9 @@ export class TfjsVAE {
     const recon = tf.mul(0.5, tf.sum(tf.reshape(tf.square(tf.sub(xhat, tf.expandDims(x, 0))), [K, 3 * b, -1]), -1));
     const zeros = tf.zerosLike(mu);
     const kl = c.autoencoder ? tf.zerosLike(recon) : tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
-    const elbo = tf.mean(tf.add(recon, kl));
+    // −log w_k per sample [K, 3B]; the IWAE bound averages the weights inside the log, the ELBO outside
+    const nlw = tf.add(recon, kl);
+    const elbo = c.iwae ? tf.neg(tf.mean(tf.sub(tf.logSumExp(tf.neg(nlw), 0), Math.log(K)))) : tf.mean(nlw);
     let triplet: T = tf.scalar(0);
     let loss = elbo;
     if (c.triplet) {
