@@ -25,14 +25,14 @@ import torch
 import zmq
 
 from . import __version__
-from .model import ModelConfig, build_model, train_step
+from .model import ModelConfig, build_model, train_step, train_step_shard
 from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
 # Inputs arrive as read-only views of the received frames; torch shares them without copying.
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity", "export_onnx"]
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity", "export_onnx", "join"]
 
 
 def check_endpoint(endpoint: str, allow_remote: bool) -> None:
@@ -57,6 +57,8 @@ class Worker:
         self.gen: torch.Generator | None = None
         self.step = 0
         self.stop = False
+        self.allow_remote = False
+        self.world = 1  # > 1 once in a data-parallel group (op_join)
 
     # ----- helpers -----
     def need_model(self):
@@ -111,7 +113,19 @@ class Worker:
         if not a.shape == p.shape == n.shape:
             raise ProtocolError("BAD_SHAPE", f"anchor, positive and negative must have the same shape, got {list(a.shape)}, {list(p.shape)}, {list(n.shape)}")
         t0 = time.perf_counter()
-        out = train_step(self.model, self.opt, a, p, n, self.gen)
+        if "shard" in args:
+            try:
+                lo, total = int(args["shard"][0]), int(args["shard"][1])
+                assert 0 <= lo and lo + a.shape[0] <= total
+            except (TypeError, ValueError, IndexError, KeyError, AssertionError):
+                raise ProtocolError("BAD_MESSAGE", f"shard must be [first triplet, batch size] covering this shard of {a.shape[0]}") from None
+            if self.world < 2:
+                raise ProtocolError("BAD_MESSAGE", "a sharded train_step needs a data-parallel group: send join first")
+            out = train_step_shard(self.model, self.opt, a, p, n, self.gen, lo, total)
+        else:
+            if self.world > 1:
+                raise ProtocolError("BAD_MESSAGE", "this worker is in a data-parallel group: every train_step must name its shard")
+            out = train_step(self.model, self.opt, a, p, n, self.gen)
         self.step += 1
         return {**out, "step": self.step, "seconds": time.perf_counter() - t0}, {}
 
@@ -233,6 +247,34 @@ class Worker:
         self.opt.load_state_dict(saved_opt)
         return result, res_t
 
+    def op_join(self, args, tensors):
+        """Joins a torch.distributed process group for data-parallel training (gloo on CPU, NCCL on
+        CUDA): `rank`, `world`, `init_method` (tcp://HOST:PORT, loopback unless the worker serves other
+        hosts), `timeout` seconds for the rendezvous. Every member must be sent join at once."""
+        import datetime
+
+        import torch.distributed as dist
+
+        try:
+            rank, world, init = int(args["rank"]), int(args["world"]), str(args["init_method"])
+            assert 0 <= rank < world and world >= 2
+        except (KeyError, TypeError, ValueError, AssertionError):
+            raise ProtocolError("BAD_MESSAGE", "join needs rank, world (≥ 2, rank < world) and init_method") from None
+        if not init.startswith("tcp://"):
+            raise ProtocolError("BAD_MESSAGE", f"init_method must be tcp://HOST:PORT, got {init!r}")
+        host = init[len("tcp://"):].rsplit(":", 1)[0]
+        if host not in LOOPBACK and not self.allow_remote:
+            raise ProtocolError("BAD_MESSAGE", f"refusing rendezvous at {init}: not loopback (start the worker with --allow-remote)")
+        if dist.is_initialized():
+            raise ProtocolError("BAD_MESSAGE", f"already rank {dist.get_rank()} of a group of {dist.get_world_size()}")
+        backend = "nccl" if self.device.type == "cuda" else "gloo"
+        try:
+            dist.init_process_group(backend, init_method=init, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=float(args.get("timeout", 60))))
+        except RuntimeError as e:
+            raise ProtocolError("INTERNAL", f"rendezvous at {init} failed: {e}") from None
+        self.world = world
+        return {"rank": rank, "world": world, "backend": backend}, {}
+
     def op_export_onnx(self, args, tensors):
         """The encoder (patches [B, 1, m, m, m] -> mu, scale) as an ONNX graph at `path`, batch size
         dynamic, for ONNX Runtime in TypeScript (inference without Python)."""
@@ -324,6 +366,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"hyperseg worker: --device {a.device} but torch {torch.__version__} sees no CUDA device")
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     worker = Worker(a.device, a.threads, a.max_message_bytes)
+    worker.allow_remote = a.allow_remote
 
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)

@@ -183,3 +183,25 @@ def test_worker_exits_when_the_process_that_started_it_ends(tmp_path):
         keeper.kill()
         if proc.poll() is None:
             proc.kill()
+
+
+def test_data_parallel_requests_are_validated():
+    from hyperseg_worker.protocol import ProtocolError as PE
+
+    w = Worker("cpu", 1, 2 ** 30)
+    w.op_init({"config": {"preset": "small"}, "seed": 0}, {})
+    x = np.zeros((2, 1, 10, 10, 10), np.float32)
+    trip = {"anchor": x, "positive": x, "negative": x}
+    with pytest.raises(PE, match="needs a data-parallel group: send join first"):
+        w.op_train_step({"shard": [0, 4]}, trip)
+    with pytest.raises(PE, match="shard must be"):
+        w.op_train_step({"shard": [3, 4]}, trip)  # 3 + 2 > 4
+    with pytest.raises(PE, match="not loopback"):
+        w.op_join({"rank": 0, "world": 2, "init_method": "tcp://10.1.2.3:29500"}, {})
+    with pytest.raises(PE, match="join needs rank, world"):
+        w.op_join({"rank": 2, "world": 2, "init_method": "tcp://127.0.0.1:29500"}, {})
+    with pytest.raises(PE, match="must be tcp://HOST:PORT"):
+        w.op_join({"rank": 0, "world": 2, "init_method": "file:///tmp/x"}, {})
+    assert w.world == 1
+    r = w.op_train_step({}, trip)[0]  # still an ordinary worker
+    assert r["step"] == 1

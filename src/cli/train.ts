@@ -42,6 +42,8 @@ interface TrainFlags {
   anchorSizes?: [number, number];
   childSizes?: [number, number];
   anchorScale?: 'uniform' | 'log';
+  localWorkers?: number;
+  dataParallel?: boolean;
   force?: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -64,6 +66,8 @@ export function registerTrain(program: Command): void {
     .option('--anchor-sizes <min,max>', 'anchor sides in voxels, [min, max) (default 5,35 for 50³ volumes, up to 120 for large ones)', parseRange('--anchor-sizes'))
     .option('--child-sizes <min,max>', 'positive/negative child sides, [min, max) (default 3,15; also capped at anchor side − 1)', parseRange('--child-sizes'))
     .option('--anchor-scale <d>', 'anchor side distribution: uniform | log (default uniform, log for large volumes)', parseChoice('--anchor-scale', ['uniform', 'log'] as const))
+    .option('--local-workers <n>', 'torch: local workers to start (default 1)', parseIntOption('--local-workers', 1, 64))
+    .option('--data-parallel', 'torch: every worker of the pool trains on a shard of each batch (torch.distributed; needs ≥ 2 workers)')
     .option('--force', 'replace an existing run in --out')
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
@@ -78,6 +82,7 @@ export function registerTrain(program: Command): void {
           data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
           threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force,
+          localWorkers: flags.localWorkers, dataParallel: flags.dataParallel,
           sampler: { rMin: flags.anchorSizes?.[0], rMax: flags.anchorSizes?.[1], lMin: flags.childSizes?.[0], lMax: flags.childSizes?.[1], scale: flags.anchorScale }, signal: stop.signal,
           onStep: (r, total) => bar.update(r.step, total, {}),
           onLog: (line) => {

@@ -19,7 +19,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
+import { createBackend, type BackendName, type ComputeBackend, type ModelConfig, type TorchBackend } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { writeFileAtomic } from '../data/atomic.js';
@@ -76,6 +76,14 @@ export interface TrainOptions {
   device?: string;
   /** torch: running workers to use (tcp://host:port, ipc://path) instead of starting one; not stored in the run. */
   workers?: string[];
+  /** torch: local workers to start (default 1; ignored with `workers`). */
+  localWorkers?: number;
+  /**
+   * torch: train data-parallel across the pool (≥ 2 workers; TorchBackend.enableDataParallel): each
+   * worker takes a shard of every batch. Equal to one worker up to float summation order, so a run
+   * resumed with another pool layout continues the same optimisation but not bit for bit.
+   */
+  dataParallel?: boolean;
   /** Continue the run in `out` from its last checkpoint (data, model and seed from its config.json). */
   resume?: boolean;
   /** Replace an existing run folder. */
@@ -139,6 +147,11 @@ async function truncateMetrics(path: string, step: number): Promise<void> {
 
 export async function train(options: TrainOptions): Promise<TrainSummary> {
   const run = resolve(options.out);
+  if (options.dataParallel) { // before anything is written
+    const pool = options.workers?.length || (options.localWorkers ?? 1);
+    if (pool < 2) throw new HypersegError('INVALID_ARGUMENT', `data-parallel training needs at least 2 workers, got ${pool}`, { suggestion: 'pass --local-workers N (N ≥ 2) or several --workers' });
+    if (!options.resume && (options.backend ?? 'torch') !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
+  }
   let cfg: RunConfig;
   let state: RunState | null = null;
   if (options.resume) {
@@ -216,7 +229,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
 
   const rng = state ? Rng.fromState(state.sampler) : new Rng(cfg.seed, 0x7a1);
   const sampler = new TripletSampler(volumes, cfg.sampler, rng);
-  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads, device: options.device ?? cfg.device, workers: options.workers });
+  if (options.dataParallel && cfg.backend !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
+  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads, device: options.device ?? cfg.device, workers: options.workers, localWorkers: options.localWorkers });
   const metricsPath = join(run, 'metrics.jsonl');
   const start = state?.step ?? 0;
   let seconds0 = state?.seconds ?? 0;
@@ -225,6 +239,10 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   let stepsRun = 0;
   let completed = false;
   try {
+    if (options.dataParallel) {
+      const dp = await (backend as TorchBackend).enableDataParallel();
+      log(`data-parallel over ${dp.world} workers (${dp.backend})`);
+    }
     await backend.init(cfg.model, cfg.seed);
     if (state) {
       await backend.load(join(run, state.checkpoint));

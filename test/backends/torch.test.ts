@@ -135,6 +135,59 @@ describe('torch backend: a pool of workers', () => {
   }, 180_000);
 });
 
+describe('torch backend: data-parallel training across a pool (torch.distributed, gloo)', () => {
+  it('two workers on half a batch each equal one worker on the whole batch; checkpoints resume every member', async () => {
+    const pool = await TorchBackend.start({ localWorkers: 2, threads: 1 });
+    const single = await TorchBackend.start({ threads: 1 });
+    try {
+      const config = { preset: 'small' as const, samples: 2, grad_clip: 5 };
+      await pool.init(config, 13);
+      await single.init(config, 13);
+      expect(await pool.enableDataParallel()).toEqual({ world: 2, backend: 'gloo' });
+      expect(pool.isDataParallel).toBe(true);
+      const vols = [synthVolume(0, 1, 24)].map((v) => ({ data: v.image, shape: v.shape }));
+      const batches = [...new TripletSampler(vols, {}, new Rng(5)).batches(4, 7)]; // 7: shards of 4 and 3
+      const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-12, Math.abs(b));
+      const ckpt = join(dir, 'ddp-step2.safetensors');
+      const losses: number[] = [];
+      for (const [i, batch] of batches.entries()) {
+        const a = await pool.trainStep(batch);
+        const b = await single.trainStep(batch);
+        // same weights, noise and data; only the order of float sums differs (fp32)
+        for (const k of ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const) expect(rel(a[k], b[k]), `${k} at step ${i + 1}`).toBeLessThan(2e-5);
+        expect(a.step).toBe(i + 1);
+        losses.push(a.loss);
+        if (i === 1) await pool.save(ckpt);
+      }
+      // each member encodes half of these with its own weights: both must match the single worker
+      const patches = new Float32Array(40 * 1000).map((_, i) => Math.sin(i * 0.01));
+      const fromPool = await pool.encode(patches, 40, 10);
+      const fromOne = await single.encode(patches, 40, 10);
+      let worst = 0;
+      for (let i = 0; i < fromOne.mu.length; i++) worst = Math.max(worst, Math.abs(fromPool.mu[i] - fromOne.mu[i]));
+      expect(worst).toBeLessThan(1e-4);
+      // resume after step 2 on every member: steps 3 and 4 repeat bit for bit (weights, Adam, noise)
+      await pool.load(ckpt);
+      expect((await pool.trainStep(batches[2])).loss).toBe(losses[2]);
+      expect((await pool.trainStep(batches[3])).loss).toBe(losses[3]);
+      const tiny = [...new TripletSampler(vols, {}, new Rng(6)).batches(1, 1)][0];
+      await expect(pool.trainStep(tiny)).rejects.toThrow(/a batch of 1 triplets cannot be split over 2 data-parallel workers/);
+    } finally {
+      await pool.close();
+      await single.close();
+    }
+  }, 240_000);
+
+  it('needs a pool', async () => {
+    const one = await TorchBackend.start({ threads: 1 });
+    try {
+      await expect(one.enableDataParallel()).rejects.toThrow(/needs at least 2 workers, the pool has 1/);
+    } finally {
+      await one.close();
+    }
+  }, 120_000);
+});
+
 describe('torch backend: no orphaned workers', () => {
   it('a worker exits when the Node process that started it is killed (SIGKILL: no cleanup code runs)', async () => {
     const script = join(dir, 'orphan.mjs');

@@ -65,6 +65,22 @@ describe('train (torch)', () => {
     for (const [name, t] of wa) if (name.startsWith('model.')) expect(Array.from(wb.get(name)?.data ?? []), name).toEqual(Array.from(t.data));
   }, 180_000);
 
+  it('trains data-parallel over two local workers: as one worker up to float order, and resumes bit for bit', async () => {
+    const common = { data: [data], backend: 'torch' as const, model: { preset: 'small' as const }, seed: 6, steps: 4, batch: 6, checkpointEvery: 2, threads: 1 };
+    const one = await train({ ...common, out: join(dir, 'dp-one') });
+    const dp = await train({ ...common, out: join(dir, 'dp-full'), localWorkers: 2, dataParallel: true });
+    expect(dp.completed).toBe(true);
+    const a = metrics(join(dir, 'dp-full'));
+    const b = metrics(join(dir, 'dp-one'));
+    expect(one.completed).toBe(true);
+    a.forEach((m, i) => expect(Math.abs(m.loss - b[i].loss) / Math.abs(b[i].loss), `step ${m.step}`).toBeLessThan(2e-5));
+    const cut = join(dir, 'dp-cut');
+    await train({ ...common, out: cut, localWorkers: 2, dataParallel: true, stopAfter: 2 });
+    const resumed = await train({ out: cut, resume: true, localWorkers: 2, dataParallel: true });
+    expect(resumed.resumedFrom).toBe(2);
+    expect(metrics(cut).map((m) => m.loss)).toEqual(a.map((m) => m.loss));
+  }, 240_000);
+
   it('refuses to overwrite a run, and --resume needs one', () => {
     const again = hyperseg('train', '--data', data, '--out', join(dir, 'full'), '--steps', '2');
     expect(again.code).toBe(2);
@@ -93,6 +109,12 @@ describe('train (torch)', () => {
     const noChild = hyperseg('train', '--data', data, '--out', join(dir, 's4'), '--anchor-sizes', '3,4', '--child-sizes', '3,5');
     expect(noChild.code).toBe(2);
     expect(noChild.stderr).toMatch(/must exceed lMin/);
+    const lonely = hyperseg('train', '--data', data, '--out', join(dir, 's5'), '--data-parallel');
+    expect(lonely.code).toBe(2);
+    expect(lonely.stderr).toMatch(/data-parallel training needs at least 2 workers, got 1/);
+    const tfjs = hyperseg('train', '--data', data, '--out', join(dir, 's6'), '--data-parallel', '--local-workers', '2', '--backend', 'tfjs');
+    expect(tfjs.stderr).toMatch(/data-parallel training needs the torch backend/);
+    for (const d of ['s5', 's6']) expect(existsSync(join(dir, d)), d).toBe(false);
     const resumed = hyperseg('train', '--resume', run, '--steps', '2', '--anchor-sizes', '6,10');
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toMatch(/a resumed run keeps the sampler it started with/);

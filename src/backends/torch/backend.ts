@@ -4,10 +4,12 @@
  *
  * With several workers they form a pool: the first (primary) trains; before inference, the others
  * receive the primary's weights whenever they changed, and `encode` splits each batch across all
- * workers concurrently. Triplet batches allocated as wire frames (allocateTripletBatch(..., true))
+ * workers concurrently. With enableDataParallel() all of them train, each on a shard of every batch,
+ * in one torch.distributed group. Triplet batches allocated as wire frames (allocateTripletBatch(..., true))
  * go from the sampler to the socket without a copy.
  */
 
+import { type AddressInfo, createServer } from 'node:net';
 import { HypersegError } from '../../errors.js';
 import { type Tensor, TensorFrame } from '../../protocol/codec.js';
 import type { TripletBatch } from '../../sampling/triplets.js';
@@ -35,6 +37,8 @@ export class TorchBackend implements ComputeBackend {
   private lastCheckpoint: string | null = null;
   /** The secondaries' weights lag behind the primary's. */
   private stale = false;
+  /** Data-parallel training across the pool (enableDataParallel): every worker trains on a shard. */
+  private dataParallel = false;
   private readonly options: TorchBackendOptions;
 
   private constructor(options: TorchBackendOptions) {
@@ -92,13 +96,68 @@ export class TorchBackend implements ComputeBackend {
     return replies[0].result as { config: Required<ModelConfig>; parameters: number };
   }
 
+  /**
+   * Data-parallel training across the pool: the workers join one torch.distributed group (gloo on
+   * CPU, NCCL on CUDA) and from now on each train step splits the batch into one shard per worker;
+   * gradients are averaged across them, so every worker keeps the same weights, Adam state and noise
+   * generator, and a step equals the single-worker step on the whole batch up to float summation
+   * order (tested). Needs ≥ 2 workers that share the run folder's filesystem (checkpoints are loaded
+   * by each). `initMethod`: the rendezvous address, default a free loopback port (local pools);
+   * remote workers need one they can all reach (and --allow-remote).
+   */
+  async enableDataParallel(options: { initMethod?: string; timeoutS?: number } = {}): Promise<{ world: number; backend: string }> {
+    const n = this.clients.length;
+    if (n < 2) throw new HypersegError('INVALID_ARGUMENT', `data-parallel training needs at least 2 workers, the pool has ${n}`);
+    if (this.dataParallel) return { world: n, backend: String(this.hello.device).startsWith('cuda') ? 'nccl' : 'gloo' };
+    await this.syncPool();
+    const initMethod = options.initMethod ?? `tcp://127.0.0.1:${await freePort()}`;
+    const timeout = options.timeoutS ?? 60;
+    const replies = await Promise.all(this.clients.map((c, rank) => c.request('join', { rank, world: n, init_method: initMethod, timeout }, [], (timeout + 30) * 1000)));
+    this.dataParallel = true;
+    this.dataParallelInit = { initMethod: options.initMethod, timeoutS: options.timeoutS };
+    return { world: n, backend: String(replies[0].result.backend) };
+  }
+
+  private dataParallelInit: { initMethod?: string; timeoutS?: number } | null = null;
+
   async trainStep(batch: TripletBatch): Promise<TrainStepResult> {
+    if (this.dataParallel) return this.trainStepSharded(batch);
     const shape = [batch.size, 1, batch.m, batch.m, batch.m];
     const tensors = batch.frames
       ? [batch.frames.anchor, batch.frames.positive, batch.frames.negative]
       : (['anchor', 'positive', 'negative'] as const).map((name): Tensor => ({ name, dtype: 'float32', shape, data: batch[name] }));
     this.stale = this.clients.length > 1;
     return (await this.primary.request('train_step', {}, tensors)).result as unknown as TrainStepResult;
+  }
+
+  /** Whether train steps are split across the pool (enableDataParallel). */
+  get isDataParallel(): boolean {
+    return this.dataParallel;
+  }
+
+  private async trainStepSharded(batch: TripletBatch): Promise<TrainStepResult> {
+    const n = this.clients.length;
+    const total = batch.size;
+    if (total < n) throw new HypersegError('INVALID_ARGUMENT', `a batch of ${total} triplets cannot be split over ${n} data-parallel workers`);
+    const per = batch.m ** 3;
+    const bounds = Array.from({ length: n + 1 }, (_, i) => Math.round((i * total) / n));
+    const replies = await Promise.all(this.clients.map((c, r) => {
+      const lo = bounds[r];
+      const b = bounds[r + 1] - lo;
+      const tensors = (['anchor', 'positive', 'negative'] as const).map((name): Tensor => ({
+        name, dtype: 'float32', shape: [b, 1, batch.m, batch.m, batch.m], data: batch[name].subarray(lo * per, (lo + b) * per),
+      }));
+      return c.request('train_step', { shard: [lo, total] }, tensors);
+    }));
+    // each worker reports its shard's means: the batch's are their share-weighted sums
+    const out = { loss: 0, elbo: 0, recon: 0, kl: 0, triplet: 0 };
+    replies.forEach((rep, r) => {
+      const share = (bounds[r + 1] - bounds[r]) / total;
+      const t = rep.result as Record<keyof typeof out, number>;
+      for (const k of Object.keys(out) as (keyof typeof out)[]) out[k] += share * t[k];
+    });
+    const first = replies[0].result as { step: number };
+    return { ...out, step: first.step, seconds: Math.max(...replies.map((rep) => Number(rep.result.seconds))) };
   }
 
   /** Copies the primary's weights to the other workers if they changed since the last copy. */
@@ -159,8 +218,13 @@ export class TorchBackend implements ComputeBackend {
   }
 
   async load(path: string): Promise<void> {
-    await this.primary.request('load', { path });
-    this.stale = this.clients.length > 1;
+    if (this.dataParallel) {
+      // every member needs the optimiser and generator state, not only the weights
+      await Promise.all(this.clients.map((c) => c.request('load', { path })));
+    } else {
+      await this.primary.request('load', { path });
+      this.stale = this.clients.length > 1;
+    }
     this.lastCheckpoint = path;
   }
 
@@ -206,6 +270,10 @@ export class TorchBackend implements ComputeBackend {
     for (const p of this.procs) p.child.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => p.exited));
     await this.connect();
+    if (this.dataParallel) {
+      this.dataParallel = false; // the new processes form a new group
+      await this.enableDataParallel(this.dataParallelInit ?? {});
+    }
     if (this.lastInit) await this.init(this.lastInit.config, this.lastInit.seed);
     if (this.lastCheckpoint) await this.load(this.lastCheckpoint);
   }
@@ -228,6 +296,18 @@ export class TorchBackend implements ComputeBackend {
       clearTimeout(t);
     }));
   }
+}
+
+/** A TCP port free on the loopback interface now (for a rendezvous the workers bind right after). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function unpackEncoded(tensors: Map<string, Tensor>): Encoded {
