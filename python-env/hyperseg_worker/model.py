@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import geometry as G
-from .distributions import Normal, WrappedNormal
+from .distributions import Normal, WrappedNormal, wrapped_kl_sample
 from .gyroconv import GyroConv3d
 
 PRESETS: dict[str, dict] = {
@@ -205,10 +205,17 @@ class HyperbolicVAE(nn.Module):
             z = mu.unsqueeze(0)  # [1, 3B, d]: the code itself, no sampling
         else:
             q = self.posterior(mu, scale)
-            z = q.rsample(cfg.samples, generator, eps)  # [K, 3B, d]
+            if eps is None:
+                eps = torch.randn((cfg.samples, *mu.shape), dtype=mu.dtype, device=mu.device, generator=generator)
+            z = q.rsample(cfg.samples, None, eps)  # [K, 3B, d]
         xhat = self.decode(z.reshape(-1, z.shape[-1])).reshape(z.shape[0], *x.shape)
         recon = 0.5 * ((xhat - x.unsqueeze(0)) ** 2).flatten(2).sum(-1)  # [K, 3B]
-        kl = torch.zeros_like(recon) if cfg.autoencoder else q.log_prob(z) - self.prior(mu).log_prob(z)  # [K, 3B]
+        if cfg.autoencoder:
+            kl = torch.zeros_like(recon)
+        elif cfg.hyperbolic:
+            kl = wrapped_kl_sample(mu, scale, eps, cfg.curvature)  # [K, 3B], exact where z is clamped
+        else:
+            kl = q.log_prob(z) - self.prior(mu).log_prob(z)
         nlw = recon + kl  # -log w_k per sample [K, 3B]; IWAE averages the weights inside the log, the ELBO outside
         elbo = -(torch.logsumexp(-nlw, 0) - math.log(nlw.shape[0])).mean() if cfg.iwae else nlw.mean()
         out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo, "mu": mu, "scale": scale, "xhat": xhat, "z": z}

@@ -20,6 +20,39 @@ import { conv3dTransposeFull, conv3dValid } from './kernels.js';
 
 type T = tf.Tensor;
 const LOG_2PI = Math.log(2 * Math.PI);
+
+/** log(sinh t / t), t ≥ 0: series t²/6 near 0, t − log 2 − log t for large t (step masks, as in geometry.ts). */
+function logSinhOverX(t: T): T {
+  const notSmall = G.above(tf.sub(t, 1e-3));
+  const big = G.above(tf.sub(t, 20));
+  const mid = tf.sub(notSmall, big); // 1 on [1e-3, 20]
+  const safeMid = tf.add(tf.mul(t, mid), tf.sub(1, mid)); // t there, 1 elsewhere
+  const safeBig = tf.add(tf.mul(t, big), tf.sub(1, big));
+  return tf.addN([
+    tf.mul(tf.sub(1, notSmall), tf.div(tf.square(t), 6)),
+    tf.mul(mid, tf.log(tf.div(tf.sinh(safeMid), safeMid))),
+    tf.mul(big, tf.sub(tf.sub(safeBig, Math.log(2)), tf.log(safeBig))),
+  ]);
+}
+
+/** arccosh(cosh a cosh b + sinh a sinh b t) without cancellation or overflow (distributions.py _arccosh_law_of_cosines). */
+function arccoshLawOfCosines(a: T, b: T, t: T): T {
+  const s = tf.div(tf.add(a, b), 2);
+  const e = tf.div(tf.sub(a, b), 2);
+  const near = tf.sub(1, G.above(tf.sub(s, 15))); // 1 where s ≤ 15
+  const far = tf.sub(1, near);
+  const y = tf.add(tf.mul(tf.add(1, t), tf.square(tf.sinh(tf.mul(s, near)))), tf.mul(tf.sub(1, t), tf.square(tf.sinh(tf.mul(e, near)))));
+  const small = tf.log1p(tf.add(y, tf.sqrt(tf.maximum(tf.mul(y, tf.add(y, 2)), 1e-30))));
+  const logcosh = (x: T) => {
+    const ax = tf.abs(x);
+    return tf.sub(tf.add(ax, tf.log1p(tf.exp(tf.mul(ax, -2)))), Math.log(2));
+  };
+  const p = tf.add(logcosh(tf.add(tf.mul(tf.add(a, b), far), tf.mul(near, 40))), tf.log(tf.maximum(tf.add(1, t), 1e-30)));
+  const q = tf.add(logcosh(tf.mul(tf.sub(a, b), far)), tf.log(tf.maximum(tf.sub(1, t), 1e-30)));
+  const hi = tf.maximum(p, q);
+  const large = tf.add(hi, tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(p, q))))));
+  return tf.add(tf.mul(near, small), tf.mul(far, large));
+}
 let instances = 0;
 
 // ----- layout conversions (the one place) -----
@@ -156,19 +189,27 @@ export class TfjsVAE {
     const locB = tf.broadcastTo(loc, z.shape);
     const u = tf.mul(G.lambdaX(locB, c.curvature), G.logmap(locB, z, c.curvature));
     const r = tf.squeeze(G.dist(locB, z, c.curvature), [-1]);
-    const t = tf.mul(r, Math.sqrt(c.curvature));
-    // log(sinh t / t): series t²/6 near 0, t − log 2 − log t for large t
-    const notSmall = G.above(tf.sub(t, 1e-3));
-    const big = G.above(tf.sub(t, 20));
-    const mid = tf.sub(notSmall, big); // 1 on [1e-3, 20]
-    const safeMid = tf.add(tf.mul(t, mid), tf.sub(1, mid)); // t there, 1 elsewhere
-    const safeBig = tf.add(tf.mul(t, big), tf.sub(1, big));
-    const lsx = tf.addN([
-      tf.mul(tf.sub(1, notSmall), tf.div(tf.square(t), 6)),
-      tf.mul(mid, tf.log(tf.div(tf.sinh(safeMid), safeMid))),
-      tf.mul(big, tf.sub(tf.sub(safeBig, Math.log(2)), tf.log(safeBig))),
-    ]);
-    return tf.sub(normal(u), tf.mul(lsx, c.latent_dim - 1));
+    return tf.sub(normal(u), tf.mul(logSinhOverX(tf.mul(r, Math.sqrt(c.curvature))), c.latent_dim - 1));
+  }
+
+  /**
+   * log q(z) − log p(z) for the sample drawn with `eps` (q = WN(mu, scale²), p = WN(0, I)), from the
+   * tangent sample u = scale·eps rather than from z: d(mu, z) = ‖u‖ and d(0, z) by the hyperbolic law
+   * of cosines — exact where float32 clamps z at the ball's edge (distributions.py wrapped_kl_sample).
+   */
+  private wrappedKl(mu: T, scale: T, eps: T): T {
+    const c = this.cfg;
+    const sc = Math.sqrt(c.curvature);
+    const d = c.latent_dim;
+    const u = tf.mul(scale, eps);
+    const b = tf.sqrt(tf.maximum(tf.sum(tf.square(u), -1), 1e-30)); // d(mu, z)
+    const logQ = tf.sub(tf.sum(tf.sub(tf.sub(tf.mul(-0.5, tf.square(eps)), tf.log(scale)), 0.5 * LOG_2PI), -1), tf.mul(logSinhOverX(tf.mul(b, sc)), d - 1));
+    const nLoc = tf.sqrt(tf.maximum(tf.sum(tf.square(mu), -1), 1e-30));
+    const a = tf.mul(tf.atanh(tf.minimum(tf.mul(nLoc, sc), 1 - 1e-7)), 2 / sc); // d(0, mu)
+    const t = tf.clipByValue(tf.div(tf.sum(tf.mul(u, mu), -1), tf.mul(b, nLoc)), -1, 1);
+    const r0 = tf.div(arccoshLawOfCosines(tf.mul(tf.broadcastTo(a, b.shape), sc), tf.mul(b, sc), t), sc); // d(0, z)
+    const logP = tf.sub(tf.sub(tf.mul(-0.5, tf.square(r0)), 0.5 * d * LOG_2PI), tf.mul(logSinhOverX(tf.mul(r0, sc)), d - 1));
+    return tf.sub(logQ, logP);
   }
 
   /** Samples z = exp_mu(P_{0→mu}(scale·eps/2)) (hyperbolic) or mu + scale·eps, eps [K, N, d]. */
@@ -196,7 +237,9 @@ export class TfjsVAE {
     const xhat = tf.reshape(this.decode(tf.reshape(z, [-1, c.latent_dim])), [K, ...x.shape]);
     const recon = tf.mul(0.5, tf.sum(tf.reshape(tf.square(tf.sub(xhat, tf.expandDims(x, 0))), [K, 3 * b, -1]), -1));
     const zeros = tf.zerosLike(mu);
-    const kl = c.autoencoder ? tf.zerosLike(recon) : tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
+    const kl = c.autoencoder ? tf.zerosLike(recon)
+      : c.hyperbolic ? this.wrappedKl(mu, scale, eps)
+        : tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
     // −log w_k per sample [K, 3B]; the IWAE bound averages the weights inside the log, the ELBO outside
     const nlw = tf.add(recon, kl);
     const elbo = c.iwae ? tf.neg(tf.mean(tf.sub(tf.logSumExp(tf.neg(nlw), 0), Math.log(K)))) : tf.mean(nlw);
