@@ -39,6 +39,8 @@ export class TorchBackend implements ComputeBackend {
   private stale = false;
   /** Data-parallel training across the pool (enableDataParallel): every worker trains on a shard. */
   private dataParallel = false;
+  /** enableDataParallel's options, to form a new group after restart(). */
+  private dataParallelInit: { initMethod?: string; timeoutS?: number } | null = null;
   private readonly options: TorchBackendOptions;
 
   private constructor(options: TorchBackendOptions) {
@@ -117,8 +119,6 @@ export class TorchBackend implements ComputeBackend {
     this.dataParallelInit = { initMethod: options.initMethod, timeoutS: options.timeoutS };
     return { world: n, backend: String(replies[0].result.backend) };
   }
-
-  private dataParallelInit: { initMethod?: string; timeoutS?: number } | null = null;
 
   async trainStep(batch: TripletBatch): Promise<TrainStepResult> {
     if (this.dataParallel) return this.trainStepSharded(batch);
