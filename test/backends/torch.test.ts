@@ -154,7 +154,12 @@ describe('torch backend: data-parallel training across a pool (torch.distributed
         const a = await pool.trainStep(batch);
         const b = await single.trainStep(batch);
         // same weights, noise and data; only the order of float sums differs (fp32)
-        for (const k of ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const) expect(rel(a[k], b[k]), `${k} at step ${i + 1}`).toBeLessThan(2e-5);
+        // step 1 differs only by float summation order; later steps also through Adam's sign-like first
+        // updates of parameters with near-zero gradients (DP_TOLERANCE, test/pipeline); a lost shard
+        // weighting gives 5e-3 at step 2
+        const tol = [1e-6, 5e-4, 1e-2, 1e-2][i];
+        for (const k of ['loss', 'elbo', 'recon', 'kl'] as const) expect(rel(a[k], b[k]), `${k} at step ${i + 1}`).toBeLessThan(tol);
+        expect(Math.abs(a.triplet - b.triplet), `triplet at step ${i + 1}`).toBeLessThan([1e-4, 1e-3, 2e-2, 2e-2][i]); // absolute: it can be near 0
         expect(a.step).toBe(i + 1);
         losses.push(a.loss);
         if (i === 1) await pool.save(ckpt);
@@ -165,7 +170,7 @@ describe('torch backend: data-parallel training across a pool (torch.distributed
       const fromOne = await single.encode(patches, 40, 10);
       let worst = 0;
       for (let i = 0; i < fromOne.mu.length; i++) worst = Math.max(worst, Math.abs(fromPool.mu[i] - fromOne.mu[i]));
-      expect(worst).toBeLessThan(1e-4);
+      expect(worst).toBeLessThan(1e-2); // after four steps: the drift above
       // resume after step 2 on every member: steps 3 and 4 repeat bit for bit (weights, Adam, noise)
       await pool.load(ckpt);
       expect((await pool.trainStep(batches[2])).loss).toBe(losses[2]);

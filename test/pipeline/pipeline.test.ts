@@ -30,6 +30,15 @@ beforeAll(async () => {
   await writeSynthDataset({ out: data, count: 6, size: 24, seed: 4 });
 });
 
+/**
+ * Data-parallel vs one worker, relative loss difference allowed at steps 1, 2, 3, 4. Step 1 runs on
+ * the same weights: only the order of float sums differs. From step 2 on, Adam's first updates are
+ * lr·sign(g): a parameter whose gradient is within float noise of zero can move a full lr either way,
+ * and the trajectories drift apart slowly (4e-5 at step 2, 1.3e-3 at step 4 seen). A lost shard
+ * weighting shows at step 2 as 5e-3.
+ */
+const DP_TOLERANCE = [1e-6, 5e-4, 1e-2, 1e-2];
+
 const metrics = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; recon: number; triplet: number });
 
 describe('Rng state', () => {
@@ -73,7 +82,7 @@ describe('train (torch)', () => {
     const a = metrics(join(dir, 'dp-full'));
     const b = metrics(join(dir, 'dp-one'));
     expect(one.completed).toBe(true);
-    a.forEach((m, i) => expect(Math.abs(m.loss - b[i].loss) / Math.abs(b[i].loss), `step ${m.step}`).toBeLessThan(2e-5));
+    a.forEach((m, i) => expect(Math.abs(m.loss - b[i].loss) / Math.abs(b[i].loss), `step ${m.step}`).toBeLessThan(DP_TOLERANCE[i]));
     const cut = join(dir, 'dp-cut');
     await train({ ...common, out: cut, localWorkers: 2, dataParallel: true, stopAfter: 2 });
     const resumed = await train({ out: cut, resume: true, localWorkers: 2, dataParallel: true });
