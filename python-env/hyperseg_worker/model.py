@@ -265,44 +265,35 @@ def build_model(config: dict, seed: int) -> tuple[HyperbolicVAE, torch.optim.Opt
     return model, opt, cfg
 
 
-def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None) -> dict:
-    model.train()
-    opt.zero_grad(set_to_none=True)
-    out = model.loss(anchor, positive, negative, generator)
-    out["loss"].backward()
-    if model.cfg.grad_clip:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), model.cfg.grad_clip)
-    opt.step()
-    return {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
-
-
-
-def train_step_shard(model: HyperbolicVAE, opt, anchor, positive, negative, generator, lo: int, total: int) -> dict:
-    """One data-parallel step on triplets [lo, lo + b) of a batch of `total`, inside a torch.distributed
-    group whose members hold the same weights, optimiser and generator state. Equal to `train_step` on
-    the whole batch, up to float summation order: every member draws the whole batch's noise
-    [K, 3 * total, d] (so the generators stay in step, and a checkpoint of any member resumes all of
-    them) and takes its own rows; gradients are weighted by the shard's share of the batch and summed
-    across members, which gives the gradient of the batch means; then the same Adam step everywhere."""
-    import torch.distributed as dist
-
+def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None, shard: tuple[int, int] | None = None) -> dict:
+    """One Adam step on a triplet batch. With `shard` = (lo, total) the batch is triplets
+    [lo, lo + b) of a batch of `total`, inside a torch.distributed group whose members hold the same
+    weights, optimiser and generator state; the step equals the one on the whole batch up to float
+    summation order: every member draws the whole batch's noise [K, 3 * total, d] (so the generators
+    stay in step, and a checkpoint of any member resumes all of them) and takes its own rows;
+    gradients are weighted by the shard's share of the batch and summed across members, which gives
+    the gradient of the batch means; then the same Adam step everywhere."""
     cfg = model.cfg
-    b = anchor.shape[0]
     model.train()
     opt.zero_grad(set_to_none=True)
     eps = None
-    if not cfg.autoencoder:
+    if shard is not None and not cfg.autoencoder:
+        lo, total = shard
+        b = anchor.shape[0]
         full = torch.randn((cfg.samples, 3 * total, cfg.latent_dim), dtype=anchor.dtype, device=anchor.device, generator=generator)
         rows = torch.cat([torch.arange(lo, lo + b) + r * total for r in range(3)]).to(anchor.device)
         eps = full[:, rows]
-    out = model.loss(anchor, positive, negative, eps=eps)
+    out = model.loss(anchor, positive, negative, generator, eps)
     out["loss"].backward()
-    share = b / total
-    for prm in model.parameters():
-        if prm.grad is None:  # unused by this configuration: None on every member alike
-            continue
-        prm.grad.mul_(share)
-        dist.all_reduce(prm.grad)
+    if shard is not None:
+        import torch.distributed as dist
+
+        share = anchor.shape[0] / shard[1]
+        for prm in model.parameters():
+            if prm.grad is None:  # unused by this configuration: None on every member alike
+                continue
+            prm.grad.mul_(share)
+            dist.all_reduce(prm.grad)
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     opt.step()

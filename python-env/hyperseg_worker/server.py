@@ -25,7 +25,7 @@ import torch
 import zmq
 
 from . import __version__
-from .model import ModelConfig, build_model, train_step, train_step_shard
+from .model import ModelConfig, build_model, train_step
 from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
 # Inputs arrive as read-only views of the received frames; torch shares them without copying.
@@ -121,7 +121,7 @@ class Worker:
                 raise ProtocolError("BAD_MESSAGE", f"shard must be [first triplet, batch size] covering this shard of {a.shape[0]}") from None
             if self.world < 2:
                 raise ProtocolError("BAD_MESSAGE", "a sharded train_step needs a data-parallel group: send join first")
-            out = train_step_shard(self.model, self.opt, a, p, n, self.gen, lo, total)
+            out = train_step(self.model, self.opt, a, p, n, self.gen, shard=(lo, total))
         else:
             if self.world > 1:
                 raise ProtocolError("BAD_MESSAGE", "this worker is in a data-parallel group: every train_step must name its shard")

@@ -13,7 +13,6 @@ import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
 import { assignToCentroids } from '../cluster/kmeans.js';
 import { defaultPatch, embedVolume } from '../pipeline/embed.js';
-import { voxelPatchBatches } from '../sampling/patches.js';
 import { clusterEmbeddings, peakRssOf, resolveModel } from '../pipeline/segment.js';
 
 export interface SegmentBenchResult {
@@ -60,13 +59,8 @@ export async function benchSegment(options: { model?: string; backend?: BackendN
     const slabDense = await embedVolume(backend, slab, cfg, { path: 'dense' });
     const perPatch = await embedVolume(backend, slab, cfg, { path: 'per-patch', batch: 512 });
     const row = { data: v.image.subarray(0, 50 * 10), shape: [50, 10, 1] as [number, number, number] };
-    let compute: number | undefined = 0;
-    const t1 = performance.now();
-    for (const b of voxelPatchBatches(row, defaultPatch(cfg), cfg.m, 1)) {
-      const enc = await backend.encode(b.patches, b.count, cfg.m);
-      compute = enc.computeSeconds !== undefined && compute !== undefined ? compute + enc.computeSeconds : undefined;
-    }
-    const single = { seconds: (performance.now() - t1) / 1000 };
+    const single = await embedVolume(backend, row, cfg, { path: 'per-patch', batch: 1 });
+    const compute = single.computeSeconds;
     const singleVps = row.data.length / single.seconds;
     let maxAbs = 0;
     for (let i = 0; i < perPatch.mu.length; i++) maxAbs = Math.max(maxAbs, Math.abs(perPatch.mu[i] - slabDense.mu[i]));

@@ -55,7 +55,7 @@ export function denseSlabPlanes(shape: readonly [number, number, number], cfg: R
  * Embeds every voxel of `grid`; returns [N, d] (voxel order x fastest) and the seconds spent.
  * `cfg` is the backend's resolved model configuration.
  */
-export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: ResolvedConfig, options: EmbedOptions = {}): Promise<{ mu: Float32Array; d: number; seconds: number; path: InferencePath; slabs: number }> {
+export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: ResolvedConfig, options: EmbedOptions = {}): Promise<{ mu: Float32Array; d: number; seconds: number; path: InferencePath; slabs: number; computeSeconds?: number }> {
   const p = options.p ?? defaultPatch(cfg);
   const path = options.path ?? 'dense';
   const d = cfg.latent_dim;
@@ -67,13 +67,15 @@ export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: Reso
   if (path === 'per-patch') {
     const batch = options.batch ?? 1024;
     let done = 0;
+    let compute: number | undefined = 0; // the backend's own forward-pass time, while every reply reports it
     for (const b of voxelPatchBatches(grid, p, cfg.m, batch)) {
       const enc = await backend.encode(b.patches, b.count, cfg.m);
+      compute = compute === undefined || enc.computeSeconds === undefined ? undefined : compute + enc.computeSeconds;
       for (let i = 0; i < b.count; i++) for (let t = 0; t < d; t++) mu[b.voxels[i] * d + t] = enc.mu[i * d + t];
       done += b.count;
       options.onProgress?.(done, n);
     }
-    return { mu, d, seconds: (performance.now() - t0) / 1000, path, slabs: 0 };
+    return { mu, d, seconds: (performance.now() - t0) / 1000, path, slabs: 0, computeSeconds: compute };
   }
   if (!denseExact(cfg) && backend.name !== 'torch') {
     throw new HypersegError('UNSUPPORTED', `the ${backend.name} backend's dense path needs a stride-1 unpadded encoder (presets small, valid); this model has strides [${cfg.strides.join(', ')}] and padding ${cfg.padding}`, {

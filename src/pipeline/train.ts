@@ -150,7 +150,6 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   if (options.dataParallel) { // before anything is written
     const pool = options.workers?.length || (options.localWorkers ?? 1);
     if (pool < 2) throw new HypersegError('INVALID_ARGUMENT', `data-parallel training needs at least 2 workers, got ${pool}`, { suggestion: 'pass --local-workers N (N ≥ 2) or several --workers' });
-    if (!options.resume && (options.backend ?? 'torch') !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
   }
   let cfg: RunConfig;
   let state: RunState | null = null;
@@ -188,9 +187,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
       keep: options.keep ?? 2, backend: options.backend ?? 'torch', engine: options.engine, threads: options.threads, device: options.device,
     };
-    if (options.force) {
-      for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
-    }
+  }
+  // refused before --force clears an old run or a new one is written
+  if (options.dataParallel && cfg.backend !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
+  if (!options.resume && options.force) {
+    for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
   }
   const log = options.onLog ?? (() => undefined);
 
@@ -229,7 +230,6 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
 
   const rng = state ? Rng.fromState(state.sampler) : new Rng(cfg.seed, 0x7a1);
   const sampler = new TripletSampler(volumes, cfg.sampler, rng);
-  if (options.dataParallel && cfg.backend !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
   const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads, device: options.device ?? cfg.device, workers: options.workers, localWorkers: options.localWorkers });
   const metricsPath = join(run, 'metrics.jsonl');
   const start = state?.step ?? 0;

@@ -53,6 +53,7 @@ function arccoshLawOfCosines(a: T, b: T, t: T): T {
   const large = tf.add(hi, tf.log1p(tf.exp(tf.neg(tf.abs(tf.sub(p, q))))));
   return tf.add(tf.mul(near, small), tf.mul(far, large));
 }
+
 let instances = 0;
 
 // ----- layout conversions (the one place) -----
@@ -182,14 +183,9 @@ export class TfjsVAE {
     return layout.toChannelsFirst(h);
   }
 
-  private logProb(loc: T, scale: T, z: T): T {
-    const c = this.cfg;
-    const normal = (u: T) => tf.sum(tf.sub(tf.sub(tf.mul(-0.5, tf.square(tf.div(u, scale))), tf.log(scale)), 0.5 * LOG_2PI), -1);
-    if (!c.hyperbolic) return normal(tf.sub(z, loc));
-    const locB = tf.broadcastTo(loc, z.shape);
-    const u = tf.mul(G.lambdaX(locB, c.curvature), G.logmap(locB, z, c.curvature));
-    const r = tf.squeeze(G.dist(locB, z, c.curvature), [-1]);
-    return tf.sub(normal(u), tf.mul(logSinhOverX(tf.mul(r, Math.sqrt(c.curvature))), c.latent_dim - 1));
+  /** log N(z; loc, diag(scale²)) summed over the last axis (the Euclidean models' posterior and prior; hyperbolic ones use wrappedKl). */
+  private normalLogProb(loc: T, scale: T, z: T): T {
+    return tf.sum(tf.sub(tf.sub(tf.mul(-0.5, tf.square(tf.div(tf.sub(z, loc), scale))), tf.log(scale)), 0.5 * LOG_2PI), -1);
   }
 
   /**
@@ -239,7 +235,7 @@ export class TfjsVAE {
     const zeros = tf.zerosLike(mu);
     const kl = c.autoencoder ? tf.zerosLike(recon)
       : c.hyperbolic ? this.wrappedKl(mu, scale, eps)
-        : tf.sub(this.logProb(mu, scale, z), this.logProb(zeros, tf.onesLike(mu), z));
+        : tf.sub(this.normalLogProb(mu, scale, z), this.normalLogProb(zeros, tf.onesLike(mu), z));
     // −log w_k per sample [K, 3B]; the IWAE bound averages the weights inside the log, the ELBO outside
     const nlw = tf.add(recon, kl);
     const elbo = c.iwae ? tf.neg(tf.mean(tf.sub(tf.logSumExp(tf.neg(nlw), 0), Math.log(K)))) : tf.mean(nlw);
