@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchBackend } from '../../src/backends/torch/backend.js';
@@ -101,8 +101,11 @@ describe('torch backend: a real worker over ZeroMQ', () => {
     const probe = new Float32Array(1000).fill(0.3);
     await backend.save(join(dir, 'before-kill.safetensors'));
     const before = (await backend.encode(probe, 1, 10)).mu;
+    const socket = (backend.info().endpoints as string[])[0].replace(/^ipc:\/\//, '');
+    expect(existsSync(socket)).toBe(true);
     process.kill(backend.pid as number, 'SIGKILL');
     await expect(backend.encode(probe, 1, 10)).rejects.toThrow(/torch worker at ipc:\/\/.* killed by SIGKILL during 'encode'/);
+    expect(existsSync(socket), 'a killed worker leaves its socket file behind').toBe(false);
     await expect(backend.encode(probe, 1, 10)).rejects.toMatchObject({ code: 'WORKER_DIED' });
     await backend.restart();
     expect(Array.from((await backend.encode(probe, 1, 10)).mu)).toEqual(Array.from(before));
@@ -197,14 +200,14 @@ describe('torch backend: no orphaned workers', () => {
   it('a worker exits when the Node process that started it is killed (SIGKILL: no cleanup code runs)', async () => {
     const script = join(dir, 'orphan.mjs');
     const backendJs = join(process.cwd(), 'dist', 'backends', 'torch', 'backend.js');
-    writeFileSync(script, `import { TorchBackend } from ${JSON.stringify(backendJs)};\nconst b = await TorchBackend.start({ threads: 1 });\nconsole.log('WORKER ' + b.pid);\nsetInterval(() => {}, 1000);\n`);
+    writeFileSync(script, `import { TorchBackend } from ${JSON.stringify(backendJs)};\nconst b = await TorchBackend.start({ threads: 1 });\nconsole.log('WORKER ' + b.pid + ' ' + b.info().endpoints[0]);\nsetInterval(() => {}, 1000);\n`);
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const pid = await new Promise<number>((res, rej) => {
+    const [pid, socket] = await new Promise<[number, string]>((res, rej) => {
       let out = '';
       child.stdout.on('data', (b: Buffer) => {
         out += b.toString();
-        const m = /WORKER (\d+)/.exec(out);
-        if (m) res(Number(m[1]));
+        const m = /WORKER (\d+) ipc:\/\/(\S+)/.exec(out);
+        if (m) res([Number(m[1]), m[2]]);
       });
       child.on('exit', (code) => rej(new Error(`the script exited (${code}) before its worker was ready: ${out}`)));
     });
@@ -222,5 +225,6 @@ describe('torch backend: no orphaned workers', () => {
     while (alive(pid) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
     expect(alive(pid), `worker ${pid} outlived its parent`).toBe(false);
     expect(Date.now() - t0).toBeLessThan(3000); // the worker checks every 0.2 s while idle
+    expect(existsSync(socket), 'the worker left its socket file behind').toBe(false);
   }, 120_000);
 });

@@ -5,6 +5,7 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +49,8 @@ export interface SpawnOptions {
 /** Spawns a worker and waits for its READY line. */
 export async function spawnWorker(options: SpawnOptions = {}): Promise<WorkerProcess> {
   const python = options.python ?? workerPython();
-  const endpoint = `ipc://${join(tmpdir(), `hyperseg-${process.pid}-${randomBytes(4).toString('hex')}.sock`)}`;
+  const socketPath = join(tmpdir(), `hyperseg-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+  const endpoint = `ipc://${socketPath}`;
   // --parent-pid: the worker exits when this process ends, even by SIGKILL or a crash (no orphans holding memory)
   const args = ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--device', options.device ?? 'cpu', '--parent-pid', String(process.pid)];
   if (options.threads) args.push('--threads', String(options.threads));
@@ -64,7 +66,11 @@ export async function spawnWorker(options: SpawnOptions = {}): Promise<WorkerPro
   });
   const stderrTail = () => tail.slice(-12).join('\n');
   const exited = new Promise<string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    child.on('exit', (code, signal) => {
+      // A worker that exits normally removes its socket file; one killed (SIGKILL, out of memory) cannot
+      rmSync(socketPath, { force: true });
+      resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
     child.on('error', (e) => resolve(`failed to start (${e.message})`));
   });
   const ready = new Promise<void>((resolve, reject) => {
