@@ -32,7 +32,7 @@ from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, e
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity", "export_onnx", "join"]
+OPS = ["hello", "ping", "init", "train_step", "encode", "encode_volume", "get_weights", "set_weights", "save", "load", "shutdown", "echo", "bench_train", "parity", "export_onnx", "join", "leave"]
 
 
 def check_endpoint(endpoint: str, allow_remote: bool) -> None:
@@ -274,6 +274,17 @@ class Worker:
             raise ProtocolError("INTERNAL", f"rendezvous at {init} failed: {e}") from None
         self.world = world
         return {"rank": rank, "world": world, "backend": backend}, {}
+
+    def op_leave(self, args, tensors):
+        """Leaves the data-parallel group, if any (the worker is an ordinary one again and may join
+        another group: a client that closes, or re-forms its group after a member died, sends it)."""
+        import torch.distributed as dist
+
+        left = dist.is_initialized()
+        if left:
+            dist.destroy_process_group()
+        self.world = 1
+        return {"left": left}, {}
 
     def op_export_onnx(self, args, tensors):
         """The encoder (patches [B, 1, m, m, m] -> mu, scale) as an ONNX graph at `path`, batch size

@@ -203,5 +203,6 @@ def test_data_parallel_requests_are_validated():
     with pytest.raises(PE, match="must be tcp://HOST:PORT"):
         w.op_join({"rank": 0, "world": 2, "init_method": "file:///tmp/x"}, {})
     assert w.world == 1
+    assert w.op_leave({}, {})[0] == {"left": False}  # in no group: nothing to leave, not an error
     r = w.op_train_step({}, trip)[0]  # still an ordinary worker
     assert r["step"] == 1

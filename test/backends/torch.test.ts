@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchBackend } from '../../src/backends/torch/backend.js';
+import { spawnWorker } from '../../src/backends/torch/process.js';
 import { synthVolume } from '../../src/data/synth.js';
 import { Rng } from '../../src/random.js';
 import { voxelPatchBatches } from '../../src/sampling/patches.js';
@@ -184,6 +185,36 @@ describe('torch backend: data-parallel training across a pool (torch.distributed
     } finally {
       await pool.close();
       await single.close();
+    }
+  }, 240_000);
+
+  it('running workers served to one client and then another: each client forms its own group, and restart() re-forms it', async () => {
+    // workers that outlive their clients (started apart, reached by endpoint, as on a GPU host)
+    const served = await Promise.all([0, 1].map(() => spawnWorker({ threads: 1 })));
+    const workers = served.map((w) => w.endpoint);
+    const vols = [synthVolume(0, 1, 24)].map((v) => ({ data: v.image, shape: v.shape }));
+    const batch = [...new TripletSampler(vols, {}, new Rng(8)).batches(1, 4)][0];
+    try {
+      const first = await TorchBackend.start({ workers });
+      await first.init({ preset: 'small' }, 3);
+      await first.enableDataParallel();
+      const loss = (await first.trainStep(batch)).loss;
+      await first.close(); // without `leave` the workers stayed in this group: "already rank 0 of a group of 2"
+      const second = await TorchBackend.start({ workers });
+      try {
+        await second.init({ preset: 'small' }, 3);
+        expect(await second.enableDataParallel()).toEqual({ world: 2, backend: 'gloo' });
+        expect((await second.trainStep(batch)).loss).toBe(loss); // same seed, data and group: the same step
+        await second.restart(); // reconnects; the group is re-formed, the model re-initialised
+        expect(second.isDataParallel).toBe(true);
+        expect((await second.trainStep(batch)).loss).toBe(loss);
+      } finally {
+        await second.close();
+      }
+      for (const w of served) expect(w.child.exitCode, 'a client must not stop workers it did not start').toBeNull();
+    } finally {
+      for (const w of served) w.child.kill('SIGTERM');
+      await Promise.all(served.map((w) => w.exited));
     }
   }, 240_000);
 

@@ -271,14 +271,25 @@ export class TorchBackend implements ComputeBackend {
     await Promise.all(this.procs.map((p) => p.exited));
     await this.connect();
     if (this.dataParallel) {
-      this.dataParallel = false; // the new processes form a new group
+      // fresh local processes are in no group; running remote workers still are in the old one
+      if (this.procs.length === 0) await this.leaveGroup();
+      this.dataParallel = false;
       await this.enableDataParallel(this.dataParallelInit ?? {});
     }
     if (this.lastInit) await this.init(this.lastInit.config, this.lastInit.seed);
     if (this.lastCheckpoint) await this.load(this.lastCheckpoint);
   }
 
+  /** Every member leaves its data-parallel group (remote workers outlive this client and must be free to join another). */
+  private async leaveGroup(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.request('leave')));
+  }
+
   async close(): Promise<void> {
+    if (this.dataParallel && this.procs.length === 0) {
+      this.dataParallel = false;
+      await this.leaveGroup().catch(() => undefined); // a member that died has left already
+    }
     await Promise.all(this.clients.map(async (c, i) => {
       if (this.procs[i] && !c.dead) {
         try {
