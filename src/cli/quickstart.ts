@@ -90,7 +90,7 @@ interface AblateFlags {
 
 export function registerAblate(program: Command): void {
   addComputeOptions(program.command('ablate'))
-    .description("the paper's ablation: six configurations trained with the same seed and budget, plus two baselines (k-means on raw intensities, on a Euclidean autoencoder's codes), scored on the same test split; re-run to continue")
+    .description("the paper's ablation: six configurations trained with the same seed and budget, plus baselines (k-means on raw intensities, on 3³ and 5³ box means of intensity, on a Euclidean autoencoder's codes), scored on the same test split; re-run to continue")
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--preset <name>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')

@@ -3,8 +3,9 @@
  *  - quickstart: synthetic data → train (small preset) → segment the test split → evaluate → report
  *    and pictures, in one folder; re-running it continues where it stopped (data reused, training resumed);
  *  - ablate: the paper's six configurations (Table 2) trained with the same seed and budget, each
- *    segmented and scored on the same test split, with two baselines: k-means on raw intensities,
- *    and k-means on the codes of a plain Euclidean autoencoder trained with the same budget.
+ *    segmented and scored on the same test split, with baselines: k-means on raw intensities and on
+ *    3³ and 5³ box means of intensity (what an encoder that learned only brightness would give), and
+ *    k-means on the codes of a plain Euclidean autoencoder trained with the same budget.
  */
 
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
+import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
 import { casesOf, openData, type Split } from './inputs.js';
@@ -149,13 +151,24 @@ export interface AblationRow {
   steps?: number;
 }
 
-/** k-means on raw intensities (Euclidean, per volume): the floor every learned representation must beat. */
-async function intensityBaseline(data: string, out: string, split: Split, ks: number[], seed: number): Promise<void> {
+/** The feature baselines: k-means on raw intensities (box 1), and on each voxel's box mean (3³, and 5³ = the inference patch's extent). */
+const FEATURE_BASELINES = [
+  { box: 1, method: 'k-means on raw intensities', dir: 'baseline-intensity' },
+  { box: 3, method: 'k-means on 3³ box means of intensity', dir: 'baseline-box3' },
+  { box: 5, method: 'k-means on 5³ box means of intensity', dir: 'baseline-box5' },
+] as const;
+
+/**
+ * k-means (Euclidean, per volume) on a one-number feature per voxel: its intensity (box = 1) or the
+ * mean intensity of its box³ neighbourhood. The floor every learned representation must beat: a
+ * local mean is what an encoder that only learned brightness would give.
+ */
+async function intensityBaseline(data: string, out: string, split: Split, ks: number[], seed: number, box: number, method: string): Promise<void> {
   const source = await openData([data], seed);
   const cases = casesOf(source, split);
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,
-    model: { weights: 'baseline: k-means on raw intensities', config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
+    model: { weights: `baseline: ${method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
     data: { inputs: source.inputs, kind: source.kind, split }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
   };
   for (const ref of cases) {
@@ -163,14 +176,15 @@ async function intensityBaseline(data: string, out: string, split: Split, ks: nu
     const t = performance.now();
     await mkdir(join(out, c.id), { recursive: true });
     const labels: Record<string, string> = {};
+    const feature = box === 1 ? c.image : boxMean(c.image, c.shape, (box - 1) / 2);
     for (const k of ks) {
       // the same subsample-then-assign scheme as segment, in one dimension
       const n = c.image.length;
       const stride = Math.max(1, Math.floor(n / 20_000));
       const sample = new Float32Array(Math.ceil(n / stride));
-      for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = c.image[i];
+      for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = feature[i];
       const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
-      const lab = Uint8Array.from(assignToCentroids(c.image, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
+      const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
       const file = `${c.id}/${c.id}_k${k}.nii.gz`;
       await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
       labels[String(k)] = file;
@@ -191,12 +205,14 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   await mkdir(out, { recursive: true });
   const rows: AblationRow[] = [];
 
-  const base = join(out, 'baseline-intensity');
-  if (!existsSync(join(base, 'segment.json'))) {
-    log('baseline: k-means on raw intensities');
-    await intensityBaseline(options.data, base, split, ks, options.seed ?? 0);
+  for (const b of FEATURE_BASELINES) {
+    const dir = join(out, b.dir);
+    if (!existsSync(join(dir, 'segment.json'))) {
+      log(`baseline: ${b.method}`);
+      await intensityBaseline(options.data, dir, split, ks, options.seed ?? 0, b.box, b.method);
+    }
+    rows.push({ method: b.method, aggregates: (await scoreSegmentation(dir)).aggregates });
   }
-  rows.push({ method: 'k-means on raw intensities', aggregates: (await scoreSegmentation(base)).aggregates });
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
