@@ -16,7 +16,7 @@ interface SegmentFlags {
   model: string;
   input: string[];
   out: string;
-  k: number[];
+  k?: number[];
   patch?: number;
   path?: 'dense' | 'per-patch';
   split?: Split;
@@ -40,7 +40,7 @@ export function registerSegment(program: Command): void {
     .requiredOption('--model <path>', 'a run folder from `hyperseg train`, or a weights .safetensors file')
     .requiredOption('--input <paths...>', 'a synth or BraTS-layout folder (its test split by default), or NIfTI files / a folder of them')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--k <list>', 'cluster counts', parseIntList('--k'), [2, 4, 8])
+    .option('--k <list>', "cluster counts (default: 2,4,8 and each volume's ground-truth k: 3 for BraTS, a label file's number of values)", parseIntList('--k'))
     .option('--patch <p>', "patch side around each voxel (default m/2: the paper's 5 for m = 10)", parseIntOption('--patch', 1, 99))
     .option('--path <path>', 'dense | per-patch (default dense when the encoder allows it)', parseChoice('--path', ['dense', 'per-patch'] as const))
     .option('--split <split>', 'train | val | test | all (dataset folders)', parseChoice('--split', ['train', 'val', 'test', 'all'] as const))

@@ -198,8 +198,22 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const out = resolve(options.out);
   const log = options.onLog ?? (() => undefined);
   const source = await openData([options.data], options.seed ?? 0);
-  const ks = source.kind === 'brats' ? [3] : [2, 4, 8];
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
+  const scored = casesOf(source, split).filter((c) => c.truth);
+  if (scored.length === 0) {
+    throw new HypersegError('INVALID_INPUT', `ablate scores every configuration against ground truth, and no ${split === 'all' ? '' : `${split} `}volume of ${options.data} has any`, {
+      suggestion: source.kind === 'nifti' ? 'put each image\'s label file beside it (NAME_seg.nii.gz for NAME.nii.gz), or use train and segment' : 'use a folder with ground truth, or train and segment',
+    });
+  }
+  let ks: number[];
+  if (source.kind === 'brats') ks = [3];
+  else if (source.kind === 'synth') ks = [2, 4, 8];
+  else {
+    // plain NIfTI files: each label file's number of values (read one volume at a time)
+    const found = new Set<number>();
+    for (const c of scored) for (const t of (await c.load()).targets) found.add(t.k);
+    ks = [...found].sort((a, b) => a - b);
+  }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
   await mkdir(out, { recursive: true });

@@ -6,13 +6,16 @@
  *    mask, whole-tumour truth scored with k = 3 against {outside brain, brain, tumour}, the seeded
  *    180/39/40 split;
  *  - plain NIfTI files (or a folder of them): intensities mapped to [0, 1] by their 0.5th and 99.5th
- *    percentiles (clipped), no truth, every volume in every split.
+ *    percentiles (clipped), every volume in every split; a label file beside an image (NAME_seg,
+ *    NAME_label, NAME_labels, NAME_truth or NAME_gt .nii[.gz] for NAME.nii[.gz]) is its truth, not an
+ *    image: scored with k = its number of distinct values (average-class Dice after Hungarian
+ *    matching), and for two values also the foreground's (the larger value's) Dice, HD95 and ASSD.
  * Volumes load lazily, one at a time, so segmenting a folder of BraTS-size volumes stays bounded.
  */
 
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { bratsSplit, listBratsCases, loadBratsCase } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
@@ -24,7 +27,7 @@ export type Split = 'train' | 'val' | 'test' | 'all';
 
 /** A ground-truth target: a label volume and the number of clusters it is scored with. */
 export interface Target {
-  /** 'level1'..'level3' (synthetic) or 'whole-tumour' (BraTS). */
+  /** 'level1'..'level3' (synthetic), 'whole-tumour' (BraTS) or 'truth' (a plain NIfTI file's label file). */
   name: string;
   k: number;
   labels: Int32Array;
@@ -47,8 +50,10 @@ export interface LoadedCase {
 export interface CaseRef {
   id: string;
   split: Exclude<Split, 'all'> | 'all';
-  /** Files the case is read from (for reports). */
+  /** Files the case is read from (for reports): the image, then its truth if any. */
   files: string[];
+  /** Whether the case has ground truth (its targets are not empty). */
+  truth: boolean;
   load(): Promise<LoadedCase>;
 }
 
@@ -85,6 +90,7 @@ async function openSynth(dir: string): Promise<DataSource> {
     id: v.id,
     split: v.split,
     files: [join(dir, v.image), ...Object.values(v.labels).map((l) => join(dir, l))],
+    truth: Object.keys(v.labels).length > 0,
     async load(): Promise<LoadedCase> {
       const img = await readNifti(join(dir, v.image));
       const targets: Target[] = [];
@@ -112,6 +118,7 @@ async function openBrats(dir: string, seed: number): Promise<DataSource> {
     id: c.id,
     split: splitOf.get(c.id) ?? 'train',
     files: c.seg ? [c.flair, c.seg] : [c.flair],
+    truth: Boolean(c.seg),
     async load(): Promise<LoadedCase> {
       const v = await loadBratsCase(c);
       const targets: Target[] = [];
@@ -127,6 +134,19 @@ async function openBrats(dir: string, seed: number): Promise<DataSource> {
 }
 
 const isNifti = (p: string) => /\.nii(\.gz)?$/i.test(p);
+/** A plain NIfTI file that is the truth of NAME.nii[.gz] beside it. */
+const TRUTH_FILE = /_(seg|label|labels|truth|gt)\.nii(\.gz)?$/i;
+
+/** A label file as a target: k = its number of distinct values; two values: the larger is the foreground. */
+async function truthTarget(file: string, shape: Shape3): Promise<Target> {
+  const vol = await readNifti(file);
+  if (vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
+  const labels = labelData(vol, file);
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  if (classes.length < 2) throw new HypersegError('INVALID_INPUT', `${file} has a single label value (${classes[0]}): nothing to score`);
+  if (classes.length > 255) throw new HypersegError('INVALID_INPUT', `${file} has ${classes.length} distinct label values: more classes than k-means may cluster (255)`);
+  return { name: 'truth', k: classes.length, labels, classes, ...(classes.length === 2 ? { focus: classes[1] } : {}) };
+}
 
 async function openNiftiFiles(paths: string[]): Promise<DataSource> {
   const files: string[] = [];
@@ -140,18 +160,33 @@ async function openNiftiFiles(paths: string[]): Promise<DataSource> {
       throw new HypersegError('INVALID_INPUT', `${p}: not a NIfTI file (.nii or .nii.gz), a hyperseg synth folder or a BraTS-layout folder`);
     }
   }
-  if (files.length === 0) throw new HypersegError('INVALID_INPUT', `no NIfTI files in ${paths.join(', ')}`);
-  const ids = files.map((f) => basename(f).replace(/\.nii(\.gz)?$/i, ''));
+  // label files are the truth of the image beside them, not images
+  const stemOf = (f: string) => join(dirname(f), basename(f).replace(/\.nii(\.gz)?$/i, ''));
+  const images = files.filter((f) => !TRUTH_FILE.test(basename(f)));
+  const truthOf = new Map<string, string>();
+  for (const t of files.filter((f) => TRUTH_FILE.test(basename(f)))) {
+    const stem = join(dirname(t), basename(t).replace(TRUTH_FILE, ''));
+    if (!images.some((f) => stemOf(f) === stem)) {
+      throw new HypersegError('INVALID_INPUT', `${t}: a label file with no image ${basename(stem)}.nii or ${basename(stem)}.nii.gz beside it`, { suggestion: 'label files (NAME_seg, _label, _labels, _truth, _gt) are the truth of NAME; rename the file if it is an image' });
+    }
+    const other = truthOf.get(stem);
+    if (other) throw new HypersegError('INVALID_INPUT', `two label files for ${basename(stem)}: ${other} and ${t}`);
+    truthOf.set(stem, t);
+  }
+  if (images.length === 0) throw new HypersegError('INVALID_INPUT', `no NIfTI images in ${paths.join(', ')}${files.length ? ' (only label files)' : ''}`);
+  const ids = images.map((f) => basename(f).replace(/\.nii(\.gz)?$/i, ''));
   const seen = new Set<string>();
-  const cases: CaseRef[] = files.map((f, i) => {
+  const cases: CaseRef[] = images.map((f, i) => {
     let id = ids[i];
     for (let n = 2; seen.has(id); n++) id = `${ids[i]}_${n}`;
     seen.add(id);
+    const truthFile = truthOf.get(stemOf(f));
     return {
-      id, split: 'all', files: [f],
+      id, split: 'all', files: truthFile ? [f, truthFile] : [f], truth: Boolean(truthFile),
       async load(): Promise<LoadedCase> {
         const v = await readNifti(f);
-        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets: [] };
+        const targets = truthFile ? [await truthTarget(truthFile, v.shape)] : [];
+        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets };
       },
     };
   });

@@ -4,7 +4,9 @@
  *  - synthetic data: per level (k = 2, 4, 8 for levels 1, 2, 3) Hungarian matching of clusters to
  *    classes and the average-class Dice (mean over classes present in the truth), mean ± sd over volumes;
  *  - BraTS layout: k = 3 clusters matched to {outside brain, brain, whole tumour}; whole-tumour Dice,
- *    HD95 and ASSD (the "average Hausdorff") in mm, as MONAI defines them.
+ *    HD95 and ASSD (the "average Hausdorff") in mm, as MONAI defines them;
+ *  - plain NIfTI files with a label file: the average-class Dice with k = its number of values, and
+ *    for two values the foreground's Dice, HD95 and ASSD.
  * Labels are read back from the NIfTI files written by segment, so the report scores what is on disk.
  */
 
@@ -125,12 +127,19 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
 
 const f3 = (x: { mean: number; sd: number } | undefined) => (x && Number.isFinite(x.mean) ? `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}` : '—');
 
+/** Label-file targets of plain NIfTI data, by k (volumes may differ in their number of classes). */
+const truthAggregates = (aggregates: Aggregate[]) => aggregates.filter((a) => a.target === 'truth').sort((a, b) => a.k - b.k);
+
 /** The Markdown table for one method's aggregates (one row), columns per target. */
 export function tableRow(name: string, aggregates: Aggregate[]): string {
   const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
   const wt = aggregates.find((a) => a.target === 'whole-tumour');
   const cells: string[] = synth.map((a) => f3(a.dice));
   if (wt) cells.push(f3(wt.focusDice), f3(wt.hd95), f3(wt.assd));
+  for (const a of truthAggregates(aggregates)) {
+    cells.push(f3(a.dice));
+    if (a.focusDice) cells.push(f3(a.focusDice), f3(a.hd95), f3(a.assd));
+  }
   return `| ${name} | ${cells.join(' | ')} |`;
 }
 
@@ -138,6 +147,10 @@ export function tableHeader(aggregates: Aggregate[]): string {
   const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
   const cols = synth.map((a) => `Level ${a.target.slice(5)} (k = ${a.k})`);
   if (aggregates.some((a) => a.target === 'whole-tumour')) cols.push('Whole-tumour Dice (k = 3)', 'HD95 (mm)', 'ASSD (mm)');
+  for (const a of truthAggregates(aggregates)) {
+    cols.push(`Average-class Dice (k = ${a.k})`);
+    if (a.focusDice) cols.push('Foreground Dice', 'HD95 (mm)', 'ASSD (mm)');
+  }
   return `| Method | ${cols.join(' | ')} |\n|---|${cols.map(() => '---').join('|')}|`;
 }
 
@@ -164,7 +177,7 @@ export async function evaluateRun(dir: string, options: { title?: string; method
   }
   lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
   for (const e of summary.cases) {
-    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (WT ${s.focusDice.toFixed(3)}, HD95 ${s.hd95?.toFixed(1)})` : ''}`).join('; ');
+    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (${s.target === 'whole-tumour' ? 'WT' : 'foreground'} ${s.focusDice.toFixed(3)}, HD95 ${s.hd95?.toFixed(1)})` : ''}`).join('; ');
     const pics = [e.montage, e.disk].filter(Boolean).map((p) => `[${String(p).split('/').pop()}](${p})`).join(' ');
     lines.push(`| ${e.id} | ${e.embedSeconds.toFixed(2)} | ${Math.round(e.voxelsPerSecond)} | ${sc || '—'} | ${pics} |`);
   }

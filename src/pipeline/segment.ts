@@ -68,6 +68,7 @@ export interface SegmentOptions {
   modelOverride?: ModelConfig;
   input: string[];
   out: string;
+  /** Cluster counts; default 2, 4, 8 and each volume's ground-truth k (3 for BraTS, a label file's number of values). */
   ks?: number[];
   p?: number;
   path?: InferencePath;
@@ -111,6 +112,7 @@ export interface SegmentSummary {
   version: 1;
   model: { weights: string; run?: string; config: ResolvedConfig };
   data: { inputs: string[]; kind: string; split: Split };
+  /** Every k clustered (a volume's own list is the keys of its `labels`). */
   ks: number[];
   p: number;
   path: InferencePath;
@@ -169,9 +171,11 @@ function matchedForPicture(pred: Int32Array, c: LoadedCase, k: number): Int32Arr
   return out;
 }
 
+const DEFAULT_KS = [2, 4, 8];
+
 export async function segment(options: SegmentOptions): Promise<SegmentSummary> {
   const t0 = performance.now();
-  const ks = options.ks ?? [2, 4, 8];
+  const ks = options.ks ?? DEFAULT_KS;
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
   const log = options.onLog ?? (() => undefined);
   const source = await openData(options.input, options.seed ?? 0);
@@ -222,7 +226,10 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
       };
       const preds = new Map<number, Int32Array>();
-      for (const k of ks) {
+      // the truth's k joins the default list, so that every volume with truth can be scored
+      const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
+      for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+      for (const k of caseKs) {
         const r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
         preds.set(k, r.labels);
         const file = `${c.id}/${c.id}_k${k}.nii.gz`;
@@ -239,11 +246,11 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       if (options.pictures ?? true) {
         const focus = c.targets.length ? c.targets[c.targets.length - 1].labels : null;
         const cols: MontageColumn[] = [{ title: 'image', labels: null }];
-        for (const k of ks) cols.push({ title: `k = ${k}`, labels: matchedForPicture(preds.get(k) as Int32Array, c, k) });
+        for (const k of caseKs) cols.push({ title: `k = ${k}`, labels: matchedForPicture(preds.get(k) as Int32Array, c, k) });
         for (const t of c.targets) cols.push({ title: t.name, labels: t.labels });
         entry.montage = `${c.id}/montage.png`;
         await montage(c.image, c.shape, cols, pickSlices(c.shape, focus)).save(join(out, entry.montage));
-        const kMax = Math.max(...ks);
+        const kMax = Math.max(...caseKs);
         const colourings: ArrayLike<number>[] = [matchedForPicture(preds.get(kMax) as Int32Array, c, kMax)];
         if (focus) colourings.push(focus);
         entry.disk = `${c.id}/disk.png`;

@@ -4,12 +4,14 @@
  * re-run that continues (no retraining, the same table).
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeSynthDataset } from '../../src/data/dataset.js';
+import { writeNifti } from '../../src/data/nifti.js';
 import { synthVolume } from '../../src/data/synth.js';
 import { ablate } from '../../src/pipeline/experiments.js';
+import { robustUnit } from '../../src/pipeline/inputs.js';
 import { scoreSegmentation } from '../../src/pipeline/report.js';
 import { naiveBoxMean } from '../helpers/box-mean.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -112,5 +114,30 @@ describe('ablate', () => {
     const again = await ablate(options);
     expect(again.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
     expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
+  }, 300_000);
+
+  it('on plain NIfTI files: refuses them without label files before training anything, and scores them against label files', async () => {
+    const folder = join(dir, 'plain');
+    mkdirSync(folder);
+    const spacing = [1, 1, 1] as const;
+    const vols = [0, 1, 2].map((i) => synthVolume(i, SEED, 20));
+    for (const [i, v] of vols.entries()) await writeNifti(join(folder, `v${i}.nii.gz`), { shape: v.shape, spacing, data: v.image });
+    const out = join(dir, 'abl-plain');
+    const options = { data: folder, out, steps: 2, batch: 4, only: ['euclidean-base'], threads: 1 };
+    await expect(ablate(options)).rejects.toThrow(/ablate scores every configuration against ground truth, and no volume of .*plain has any/);
+    expect(existsSync(out)).toBe(false);
+    // the cell as truth for two of the three: scored with k = 2 (foreground Dice and surface distances too)
+    for (const i of [0, 2]) await writeNifti(join(folder, `v${i}_seg.nii.gz`), { shape: vols[i].shape, spacing, data: vols[i].labels[0] });
+    const r = await ablate(options);
+    expect(r.rows).toHaveLength(5);
+    for (const row of r.rows) expect(row.aggregates).toMatchObject([{ target: 'truth', k: 2, cases: 2 }]);
+    // the raw-intensity baseline against the exact two-means, through the same matching (v0 and v2)
+    const scored = await scoreSegmentation(join(out, 'baseline-intensity'));
+    for (const c of scored.cases) {
+      const v = vols[Number(c.id.slice(1))];
+      // plain files are read as intensities mapped to [0, 1] by their 0.5th/99.5th percentiles, clipped
+      expect(Math.abs(c.meanDice - matchedDice(exactTwoMeans(robustUnit(v.image)), v.labels[0])), c.id).toBeLessThan(2e-3);
+    }
+    expect(readFileSync(r.report, 'utf8')).toMatch(/\| Method \| Average-class Dice \(k = 2\) \| Foreground Dice \| HD95 \(mm\) \| ASSD \(mm\) \|/);
   }, 300_000);
 });

@@ -6,7 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -258,6 +258,88 @@ describe('segment and evaluate --run', () => {
     expect(cfg.data).toMatchObject({ kind: 'nifti', train: ['plain'] });
     expect(existsSync(join(run, 'model.safetensors'))).toBe(true);
   }, 180_000);
+
+  it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
+    const folder = join(dir, 'labelled');
+    mkdirSync(folder);
+    const spacing = [1, 1, 1] as const;
+    const a = synthVolume(1, 2, 20);
+    const b = synthVolume(2, 2, 20);
+    const c = synthVolume(3, 2, 20);
+    for (const [name, v] of [['a', a], ['b', b], ['c', c]] as const) await writeNifti(join(folder, `${name}.nii.gz`), { shape: v.shape, spacing, data: v.image });
+    // a: binary truth with values 0 and 5 (the cell); b: three values by intensity (k = 3)
+    const aTruth = Uint8Array.from(a.labels[0], (x) => 5 * x);
+    await writeNifti(join(folder, 'a_seg.nii.gz'), { shape: a.shape, spacing, data: aTruth });
+    const bTruth = Uint8Array.from(b.image, (x) => (x < 0.3 ? 1 : x < 0.6 ? 2 : 3));
+    await writeNifti(join(folder, 'b_labels.nii.gz'), { shape: b.shape, spacing, data: bTruth });
+
+    const out = join(dir, 'seg-labelled');
+    const r = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', folder, '--out', out, '--no-pictures', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(out, 'segment.json'), 'utf8')) as { ks: number[]; cases: { id: string; files: string[]; labels: Record<string, string> }[] };
+    expect(s.cases.map((x) => x.id)).toEqual(['a', 'b', 'c']); // the label files are not volumes
+    expect(s.cases[0].files).toEqual([join(folder, 'a.nii.gz'), join(folder, 'a_seg.nii.gz')]);
+    expect(s.cases.map((x) => Object.keys(x.labels).map(Number).sort((p, q) => p - q))).toEqual([[2, 4, 8], [2, 3, 4, 8], [2, 4, 8]]);
+    expect(s.ks).toEqual([2, 3, 4, 8]);
+
+    // c's truth: a relabelling of its own k = 4 clusters (values 3, 13, 23, 33), so the matching must give Dice 1
+    const c4 = labelData(await readNifti(join(out, s.cases[2].labels['4'])));
+    await writeNifti(join(folder, 'c_gt.nii.gz'), { shape: c.shape, spacing, data: Uint8Array.from(c4, (x) => 10 * x + 3) });
+    const e = hyperseg('evaluate', '--run', out, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const rep = JSON.parse(e.stdout) as { cases: { id: string; target: string; k: number; meanDice: number; focusDice?: number; hd95?: number }[] };
+    const byId = (id: string) => rep.cases.filter((x) => x.id === id);
+    expect(byId('c')).toMatchObject([{ target: 'truth', k: new Set(c4).size, meanDice: 1 }]);
+    // a (binary): mean Dice over {0, 5} after matching, and the foreground's, computed here
+    const a2 = labelData(await readNifti(join(out, s.cases[0].labels['2'])));
+    const diceOf = (pred: ArrayLike<number>, truth: ArrayLike<number>) => {
+      let inter = 0;
+      let np = 0;
+      let nt = 0;
+      for (let i = 0; i < truth.length; i++) {
+        if (pred[i]) np++;
+        if (truth[i]) nt++;
+        if (pred[i] && truth[i]) inter++;
+      }
+      return (2 * inter) / (np + nt);
+    };
+    const fg = aTruth.map((x) => (x === 5 ? 1 : 0));
+    const bg = aTruth.map((x) => (x === 0 ? 1 : 0));
+    const options = [0, 1].map((cell) => {
+      const p = Uint8Array.from(a2, (x) => (x === cell ? 1 : 0));
+      return { fg: diceOf(p, fg), mean: (diceOf(p, fg) + diceOf(p.map((x) => 1 - x), bg)) / 2, overlap: p.reduce((acc, x, i) => acc + (x === fg[i] ? 1 : 0), 0) };
+    });
+    const matched = options[0].overlap >= options[1].overlap ? options[0] : options[1]; // maximum overlap, as Hungarian
+    const [ra] = byId('a');
+    expect(ra).toMatchObject({ target: 'truth', k: 2 });
+    expect(ra.meanDice).toBeCloseTo(matched.mean, 12);
+    expect(ra.focusDice).toBeCloseTo(matched.fg, 12);
+    expect(Number.isFinite(ra.hd95)).toBe(true);
+    expect(byId('b')).toMatchObject([{ target: 'truth', k: 3 }]);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\| Method \| Average-class Dice \(k = 2\) \| Foreground Dice \| HD95 \(mm\) \| ASSD \(mm\) \| Average-class Dice \(k = 3\) \| Average-class Dice \(k = 4\) \|/);
+
+    // training on the folder uses the images only
+    const run = join(dir, 'run-labelled');
+    const t = hyperseg('train', '--data', folder, '--out', run, '--steps', '1', '--batch', '2', '--threads', '1');
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).data).toMatchObject({ kind: 'nifti', train: ['a', 'b', 'c'] });
+
+    // a label file without its image, two for one image, a shape that differs, a single value: each named
+    const bad = (name: string, files: [string, Uint8Array | Float32Array, readonly [number, number, number]][], message: RegExp) => async () => {
+      const f = join(dir, name);
+      mkdirSync(f);
+      for (const [file, values, shape] of files) await writeNifti(join(f, file), { shape, spacing, data: values });
+      const x = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', f, '--out', join(dir, `${name}-out`), '--no-pictures');
+      expect(x.code).toBe(1);
+      expect(x.stderr).toMatch(message);
+    };
+    const img = a.image;
+    await bad('orphan', [['a.nii.gz', img, a.shape], ['z_seg.nii.gz', aTruth, a.shape]], /z_seg\.nii\.gz: a label file with no image z\.nii or z\.nii\.gz beside it/)();
+    await bad('twice', [['a.nii.gz', img, a.shape], ['a_seg.nii.gz', aTruth, a.shape], ['a_gt.nii.gz', aTruth, a.shape]], /two label files for a: .*a_gt\.nii\.gz and .*a_seg\.nii\.gz/)();
+    await bad('shape', [['a.nii.gz', img, a.shape], ['a_seg.nii.gz', aTruth.subarray(0, 20 * 20 * 19), [20, 20, 19]]], /a_seg\.nii\.gz has shape 20×20×19, its image 20×20×20/)();
+    await bad('single', [['a.nii.gz', img, a.shape], ['a_seg.nii.gz', new Uint8Array(8000).fill(1), a.shape]], /a_seg\.nii\.gz has a single label value \(1\): nothing to score/)();
+  }, 240_000);
 
   it('refuses a corrupt weights file, naming it', () => {
     const bad = join(dir, 'bad.safetensors');
