@@ -58,6 +58,8 @@ export function registerQuickstart(program: Command): void {
         } else {
           const lines = ['', 'Average-class Dice on the test volumes (Hungarian-matched, mean ± sd):'];
           for (const a of r.aggregates) lines.push(`  ${a.target} (k = ${a.k}): ${a.dice.mean.toFixed(3)} ± ${a.dice.sd.toFixed(3)}`);
+          lines.push('baselines on the same volumes (levels 1/2/3):');
+          for (const b of r.baselines) lines.push(`  ${b.method}: ${b.aggregates.map((a) => a.dice.mean.toFixed(3)).join(' / ')}`);
           lines.push(`time: ${r.seconds.total.toFixed(0)} s (data ${r.seconds.data.toFixed(0)} s, train ${r.seconds.train.toFixed(0)} s, segment ${r.seconds.segment.toFixed(0)} s, evaluate ${r.seconds.evaluate.toFixed(0)} s)`);
           lines.push(`report:   ${rel(r.report)}`);
           if (r.montage) lines.push(`pictures: ${rel(r.montage)}, ${rel(r.disk ?? '')} (and one pair per test volume)`);

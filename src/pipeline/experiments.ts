@@ -51,6 +51,8 @@ export interface QuickstartResult {
   montage?: string;
   disk?: string;
   aggregates: Aggregate[];
+  /** The feature baselines on the same test volumes (k-means on raw intensities, on 3³ and 5³ box means). */
+  baselines: AblationRow[];
   seconds: { data: number; train: number; segment: number; evaluate: number; total: number };
   train: TrainSummary;
   completed: boolean;
@@ -96,7 +98,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   secs.train = (performance.now() - t) / 1000;
   if (!tr.completed) {
     secs.total = (performance.now() - t0) / 1000;
-    return { out, report: '', aggregates: [], seconds: secs, train: tr, completed: false };
+    return { out, report: '', aggregates: [], baselines: [], seconds: secs, train: tr, completed: false };
   }
   t = performance.now();
   const segDir = join(out, 'segmentation');
@@ -104,15 +106,16 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
-  log('4/4 evaluating and writing the report');
-  const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart' });
+  log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
+  const baselines = await featureBaselines(data, join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0);
+  const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart', extra: baselines.map((b) => tableRow(b.method, b.aggregates)) });
   secs.evaluate = (performance.now() - t) / 1000;
   secs.total = (performance.now() - t0) / 1000;
   await copyFile(join(segDir, 'report.md'), join(out, 'report.md')).catch(() => undefined);
   const first = seg.cases[0];
   const result: QuickstartResult = {
     out, report: join(segDir, 'report.md'), montage: first?.montage && join(segDir, first.montage), disk: first?.disk && join(segDir, first.disk),
-    aggregates: rep.aggregates, seconds: secs, train: tr, completed: true,
+    aggregates: rep.aggregates, baselines, seconds: secs, train: tr, completed: true,
   };
   await writeFileAtomic(join(out, 'quickstart.json'), `${JSON.stringify({ ...result, train: { steps: tr.steps, seconds: tr.seconds, stepsPerSecond: tr.stepsPerSecond, tail: tr.tail, backend: tr.backend } }, null, 1)}\n`);
   return result;
@@ -194,6 +197,20 @@ async function intensityBaseline(data: string, out: string, split: Split, ks: nu
   await writeFileAtomic(join(out, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
 }
 
+/** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
+async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
+  const rows: AblationRow[] = [];
+  for (const b of FEATURE_BASELINES) {
+    const dir = join(out, b.dir);
+    if (!existsSync(join(dir, 'segment.json'))) {
+      log(`baseline: ${b.method}`);
+      await intensityBaseline(data, dir, split, ks, seed, b.box, b.method);
+    }
+    rows.push({ method: b.method, aggregates: (await scoreSegmentation(dir)).aggregates });
+  }
+  return rows;
+}
+
 export async function ablate(options: AblateOptions): Promise<{ rows: AblationRow[]; table: string; report: string }> {
   const out = resolve(options.out);
   const log = options.onLog ?? (() => undefined);
@@ -219,14 +236,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   await mkdir(out, { recursive: true });
   const rows: AblationRow[] = [];
 
-  for (const b of FEATURE_BASELINES) {
-    const dir = join(out, b.dir);
-    if (!existsSync(join(dir, 'segment.json'))) {
-      log(`baseline: ${b.method}`);
-      await intensityBaseline(options.data, dir, split, ks, options.seed ?? 0, b.box, b.method);
-    }
-    rows.push({ method: b.method, aggregates: (await scoreSegmentation(dir)).aggregates });
-  }
+  rows.push(...(await featureBaselines(options.data, out, split, ks, options.seed ?? 0, log)));
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];

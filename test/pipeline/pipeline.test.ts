@@ -422,7 +422,14 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     const q = JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8'));
     expect(q.aggregates.map((a: { target: string }) => a.target).sort()).toEqual(['level1', 'level2', 'level3']);
     expect(existsSync(q.montage)).toBe(true);
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/Level 3 \(k = 8\)/);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/Level 3 \(k = 8\)/);
+    // the baselines sit in the report's table, below the model, with the same figures as quickstart.json
+    expect(q.baselines.map((b: { method: string }) => b.method)).toEqual(['k-means on raw intensities', 'k-means on 3³ box means of intensity', 'k-means on 5³ box means of intensity']);
+    for (const b of q.baselines as { method: string; aggregates: { dice: { mean: number; sd: number } }[] }[]) {
+      expect(md).toContain(`| ${b.method} | ${b.aggregates.map((a) => `${a.dice.mean.toFixed(3)} ± ${a.dice.sd.toFixed(3)}`).join(' | ')} |`);
+    }
+    expect(r.stdout).toMatch(/k-means on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
     const again = hyperseg('quickstart', '--out', out, '--count', '6', '--steps', '4', '--batch', '8', '--threads', '1');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/reusing the synthetic data/);
