@@ -27,7 +27,7 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description('score a segmentation folder (--run: report.md + report.json), or one predicted label volume against the truth (Dice, IoU; HD, HD95, ASSD for binary tasks)')
-    .option('--run <dir>', 'a folder written by `hyperseg segment`: Hungarian-matched Dice per level (synthetic) or whole-tumour Dice and HD95 (BraTS), report.md + report.json')
+    .option('--run <dir>', 'a folder written by `hyperseg segment`: Hungarian-matched Dice per level (synthetic), whole-tumour Dice and HD95 (BraTS) or Dice against label files beside plain NIfTI images (NAME_seg.nii.gz), report.md + report.json')
     .option('--pred <file>', 'predicted labels (.nii or .nii.gz)')
     .option('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
     .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth)', parseIntList('--classes'))
@@ -45,7 +45,7 @@ export function registerEvaluate(program: Command): void {
         else {
           const md = await readFile(`${flags.run}/report.md`, 'utf8');
           const table = md.split('\n').filter((l) => l.startsWith('|')).slice(0, 3);
-          process.stdout.write(`${r.aggregates.length ? table.join('\n') : 'no ground truth to score'}\nreport: ${flags.run}/report.md (and report.json)\n`);
+          process.stdout.write(`${r.aggregates.length ? table.join('\n') : 'no ground truth to score (plain NIfTI files: put NAME_seg.nii.gz beside NAME.nii.gz)'}\nreport: ${flags.run}/report.md (and report.json)\n`);
         }
         return;
       }
