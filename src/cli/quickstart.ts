@@ -6,7 +6,7 @@ import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { progressBar } from './progress.js';
-import { action, interruptible, parseChoice, parseIntOption, toJson } from './run.js';
+import { action, interruptible, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
@@ -84,6 +84,7 @@ interface AblateFlags {
   steps: number;
   batch: number;
   seed: number;
+  seeds?: number[];
   threads?: number;
   only?: string[];
   json?: boolean;
@@ -99,6 +100,7 @@ export function registerAblate(program: Command): void {
     .option('--steps <n>', 'train steps per configuration', parseIntOption('--steps', 1, 10_000_000), 1500)
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
+    .option('--seeds <list>', 'train every configuration once per seed and report mean ± sd over seeds (e.g. 0,1,2; overrides --seed)', parseIntList('--seeds'))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
@@ -107,7 +109,7 @@ export function registerAblate(program: Command): void {
       try {
         const r = await ablate({
           data: flags.data, out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, signal: stop.signal,
+          seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
           },

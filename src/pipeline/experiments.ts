@@ -21,7 +21,7 @@ import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
 import { casesOf, openData, type Split } from './inputs.js';
-import { type Aggregate, evaluateRun, scoreSegmentation, tableHeader, tableRow } from './report.js';
+import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
 
@@ -140,6 +140,12 @@ export interface AblateOptions extends ComputeChoice {
   steps?: number;
   batch?: number;
   seed?: number;
+  /**
+   * Train every configuration once per seed (folders <config>/seed-<S>) and report the mean ± sd over
+   * seeds of each seed's mean over the test volumes; the data split and the feature baselines use the
+   * first. Overrides `seed`.
+   */
+  seeds?: number[];
   split?: Split;
   /** Only these configurations (names or slugs); default all six. */
   only?: string[];
@@ -152,6 +158,20 @@ export interface AblationRow {
   aggregates: Aggregate[];
   trainSeconds?: number;
   steps?: number;
+  /** With several seeds: the seeds, and each seed's aggregates (over volumes) that `aggregates` summarises. */
+  seeds?: number[];
+  perSeed?: Aggregate[][];
+}
+
+/** Per target and k: the mean and sd over seeds of each seed's mean over volumes. */
+function acrossSeeds(perSeed: Aggregate[][]): Aggregate[] {
+  return perSeed[0].map((first) => {
+    const same = perSeed.map((aggs) => aggs.find((a) => a.target === first.target && a.k === first.k));
+    const over = (pick: (a: Aggregate) => { mean: number } | undefined) => meanSd(same.map((a) => (a && pick(a)?.mean) ?? Number.NaN));
+    const a: Aggregate = { target: first.target, k: first.k, cases: first.cases, dice: over((x) => x.dice) };
+    if (first.focusDice) Object.assign(a, { focusDice: over((x) => x.focusDice), hd95: over((x) => x.hd95), assd: over((x) => x.assd) });
+    return a;
+  });
 }
 
 /** The feature baselines: k-means on raw intensities (box 1), and on each voxel's box mean (3³, and 5³ = the inference patch's extent). */
@@ -214,7 +234,10 @@ async function featureBaselines(data: string, out: string, split: Split, ks: num
 export async function ablate(options: AblateOptions): Promise<{ rows: AblationRow[]; table: string; report: string }> {
   const out = resolve(options.out);
   const log = options.onLog ?? (() => undefined);
-  const source = await openData([options.data], options.seed ?? 0);
+  const seeds = options.seeds?.length ? options.seeds : [options.seed ?? 0];
+  if (new Set(seeds).size !== seeds.length || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new HypersegError('INVALID_ARGUMENT', `seeds must be different integers ≥ 0, got ${seeds.join(',')}`);
+  const multi = seeds.length > 1;
+  const source = await openData([options.data], seeds[0]);
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const scored = casesOf(source, split).filter((c) => c.truth);
   if (scored.length === 0) {
@@ -236,34 +259,46 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   await mkdir(out, { recursive: true });
   const rows: AblationRow[] = [];
 
-  rows.push(...(await featureBaselines(options.data, out, split, ks, options.seed ?? 0, log)));
+  rows.push(...(await featureBaselines(options.data, out, split, ks, seeds[0], log)));
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
   for (const a of runs) {
-    const dir = join(out, slug(a.name));
-    const run = join(dir, 'run');
-    const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
-    log(`${a.name}: training (${options.steps ?? 1500} steps)`);
-    const tr = await train({
-      data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
-      seed: options.seed ?? 0, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
-    });
-    if (!tr.completed) throw new HypersegError('IO', `${a.name}: training stopped at step ${tr.steps}; re-run ablate to continue`);
-    const segDir = join(dir, 'segmentation');
-    log(`${a.name}: segmenting`);
-    await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures: a === runs[runs.length - 1], embeddings: false });
-    const rep = await evaluateRun(segDir, { title: `hyperseg ablation: ${a.name}`, method: a.name });
-    rows.push({ method: a.name, aggregates: rep.aggregates, trainSeconds: tr.seconds, steps: tr.steps });
+    const perSeed: Aggregate[][] = [];
+    let trainSeconds = 0;
+    let steps = 0;
+    for (const seed of seeds) {
+      const dir = multi ? join(out, slug(a.name), `seed-${seed}`) : join(out, slug(a.name));
+      const run = join(dir, 'run');
+      const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
+      const which = multi ? `${a.name}, seed ${seed}` : a.name;
+      log(`${which}: training (${options.steps ?? 1500} steps)`);
+      const tr = await train({
+        data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
+        seed, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
+      });
+      if (!tr.completed) throw new HypersegError('IO', `${which}: training stopped at step ${tr.steps}; re-run ablate to continue`);
+      const segDir = join(dir, 'segmentation');
+      log(`${which}: segmenting`);
+      const pictures = a === runs[runs.length - 1] && seed === seeds[0];
+      await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
+      perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
+      trainSeconds += tr.seconds;
+      steps = tr.steps;
+    }
+    rows.push({ method: a.name, aggregates: multi ? acrossSeeds(perSeed) : perSeed[0], trainSeconds, steps, ...(multi ? { seeds, perSeed } : {}) });
   }
   const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(r.method, r.aggregates))].join('\n');
   const preset = options.preset ?? 'small';
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${options.steps ?? 1500} steps of ${options.batch ?? 32} triplets each, seed ${options.seed ?? 0}, backend ${options.backend ?? 'torch'}.`,
-    'Average-class Dice after Hungarian matching (mean ± sd over volumes).', '', table, '',
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${options.steps ?? 1500} steps of ${options.batch ?? 32} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
+    multi
+      ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
+      : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
+    '', table, '',
   ].join('\n');
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: options.steps ?? 1500, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: options.steps ?? 1500, seeds, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

@@ -140,4 +140,25 @@ describe('ablate', () => {
     }
     expect(readFileSync(r.report, 'utf8')).toMatch(/\| Method \| Average-class Dice \(k = 2\) \| Foreground Dice \| HD95 \(mm\) \| ASSD \(mm\) \|/);
   }, 300_000);
+
+  it('over several seeds: each configuration once per seed, the row the mean ± sd over seeds of their scores', async () => {
+    const out = join(dir, 'abl-seeds');
+    await expect(ablate({ data, out, steps: 2, seeds: [1, 1] })).rejects.toThrow(/seeds must be different integers ≥ 0, got 1,1/);
+    const r = await ablate({ data, out, steps: 2, batch: 8, seeds: [0, 1], only: ['euclidean-base'], threads: 1 });
+    const row = r.rows.find((x) => x.method === 'Euclidean base');
+    expect(row?.seeds).toEqual([0, 1]);
+    expect(row?.steps).toBe(2);
+    // each seed's scores, read back from its own folder; the row is their mean and sample sd
+    const perSeed = await Promise.all([0, 1].map(async (s) => (await scoreSegmentation(join(out, 'euclidean-base', `seed-${s}`, 'segmentation'))).aggregates));
+    expect(row?.perSeed).toEqual(perSeed);
+    for (const [i, a] of (row?.aggregates ?? []).entries()) {
+      const [x, y] = perSeed.map((p) => p[i].dice.mean);
+      expect(a.dice.mean).toBeCloseTo((x + y) / 2, 12);
+      expect(a.dice.sd).toBeCloseTo(Math.abs(x - y) / Math.SQRT2, 12);
+    }
+    // the seeds train different models: the two runs' first logged losses differ
+    const firstLoss = (s: number) => JSON.parse(readFileSync(join(out, 'euclidean-base', `seed-${s}`, 'run', 'metrics.jsonl'), 'utf8').split('\n')[0]).loss;
+    expect(firstLoss(0)).not.toBe(firstLoss(1));
+    expect(readFileSync(r.report, 'utf8')).toMatch(/seeds 0, 1.*\n.*mean ± sd over the seeds/);
+  }, 300_000);
 });
