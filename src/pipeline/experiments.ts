@@ -20,7 +20,7 @@ import { writeSynthDataset } from '../data/dataset.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
-import { casesOf, openData, type Split } from './inputs.js';
+import { casesOf, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
@@ -249,9 +249,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   if (source.kind === 'brats') ks = [3];
   else if (source.kind === 'synth') ks = [2, 4, 8];
   else {
-    // plain NIfTI files: each label file's number of values (read one volume at a time)
+    // plain NIfTI files: each label file's number of values (files: [image, truth])
     const found = new Set<number>();
-    for (const c of scored) for (const t of (await c.load()).targets) found.add(t.k);
+    for (const c of scored) found.add((await truthTarget(c.files[1])).k);
     ks = [...found].sort((a, b) => a - b);
   }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;

@@ -137,10 +137,10 @@ const isNifti = (p: string) => /\.nii(\.gz)?$/i.test(p);
 /** A plain NIfTI file that is the truth of NAME.nii[.gz] beside it. */
 const TRUTH_FILE = /_(seg|label|labels|truth|gt)\.nii(\.gz)?$/i;
 
-/** A label file as a target: k = its number of distinct values; two values: the larger is the foreground. */
-async function truthTarget(file: string, shape: Shape3): Promise<Target> {
+/** A label file as a target: k = its number of distinct values; two values: the larger is the foreground. `shape`: its image's, checked. */
+export async function truthTarget(file: string, shape?: Shape3): Promise<Target> {
   const vol = await readNifti(file);
-  if (vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
+  if (shape && vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
   const labels = labelData(vol, file);
   const classes = [...new Set(labels)].sort((a, b) => a - b);
   if (classes.length < 2) throw new HypersegError('INVALID_INPUT', `${file} has a single label value (${classes[0]}): nothing to score`);
