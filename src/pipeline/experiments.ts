@@ -184,50 +184,51 @@ const FEATURE_BASELINES = [
 /**
  * k-means (Euclidean, per volume) on a one-number feature per voxel: its intensity (box = 1) or the
  * mean intensity of its box³ neighbourhood. The floor every learned representation must beat: a
- * local mean is what an encoder that only learned brightness would give.
+ * local mean is what an encoder that only learned brightness would give. Each baseline in `todo` is
+ * written to OUT/<its folder> as a segmentation folder; every volume is loaded once for all of them.
  */
-async function intensityBaseline(data: string, out: string, split: Split, ks: number[], seed: number, box: number, method: string): Promise<void> {
+async function intensityBaselines(data: string, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number): Promise<void> {
   const source = await openData([data], seed);
-  const cases = casesOf(source, split);
-  const summary: SegmentSummary = {
+  const summaries = todo.map((b): SegmentSummary => ({
     format: 'hyperseg-segmentation', version: 1,
-    model: { weights: `baseline: ${method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
+    model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
     data: { inputs: source.inputs, kind: source.kind, split }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
-  };
-  for (const ref of cases) {
+  }));
+  for (const ref of casesOf(source, split)) {
     const c = await ref.load();
-    const t = performance.now();
-    await mkdir(join(out, c.id), { recursive: true });
-    const labels: Record<string, string> = {};
-    const feature = box === 1 ? c.image : boxMean(c.image, c.shape, (box - 1) / 2);
-    for (const k of ks) {
+    for (const [bi, b] of todo.entries()) {
+      const dir = join(out, b.dir);
+      const t = performance.now();
+      await mkdir(join(dir, c.id), { recursive: true });
+      const labels: Record<string, string> = {};
+      const feature = b.box === 1 ? c.image : boxMean(c.image, c.shape, (b.box - 1) / 2);
       // the same subsample-then-assign scheme as segment, in one dimension
-      const n = c.image.length;
+      const n = feature.length;
       const stride = Math.max(1, Math.floor(n / 20_000));
       const sample = new Float32Array(Math.ceil(n / stride));
       for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = feature[i];
-      const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
-      const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
-      const file = `${c.id}/${c.id}_k${k}.nii.gz`;
-      await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
-      labels[String(k)] = file;
+      for (const k of ks) {
+        const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
+        const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
+        const file = `${c.id}/${c.id}_k${k}.nii.gz`;
+        await writeNifti(join(dir, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
+        labels[String(k)] = file;
+      }
+      summaries[bi].cases.push({ id: c.id, shape: c.shape, files: ref.files, labels, embedSeconds: 0, clusterSeconds: (performance.now() - t) / 1000, voxelsPerSecond: 0, inertia: {}, counts: {} });
     }
-    summary.cases.push({ id: c.id, shape: c.shape, files: ref.files, labels, embedSeconds: 0, clusterSeconds: (performance.now() - t) / 1000, voxelsPerSecond: 0, inertia: {}, counts: {} });
   }
-  await writeFileAtomic(join(out, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  for (const [bi, b] of todo.entries()) await writeFileAtomic(join(out, b.dir, 'segment.json'), `${JSON.stringify(summaries[bi], null, 1)}\n`);
 }
 
 /** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
 async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
-  const rows: AblationRow[] = [];
-  for (const b of FEATURE_BASELINES) {
-    const dir = join(out, b.dir);
-    if (!existsSync(join(dir, 'segment.json'))) {
-      log(`baseline: ${b.method}`);
-      await intensityBaseline(data, dir, split, ks, seed, b.box, b.method);
-    }
-    rows.push({ method: b.method, aggregates: (await scoreSegmentation(dir)).aggregates });
+  const todo = FEATURE_BASELINES.filter((b) => !existsSync(join(out, b.dir, 'segment.json')));
+  if (todo.length > 0) {
+    log(`baselines: ${todo.map((b) => b.method).join('; ')}`);
+    await intensityBaselines(data, out, todo, split, ks, seed);
   }
+  const rows: AblationRow[] = [];
+  for (const b of FEATURE_BASELINES) rows.push({ method: b.method, aggregates: (await scoreSegmentation(join(out, b.dir))).aggregates });
   return rows;
 }
 
