@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'IO'
   | 'WORKER_ERROR'
   | 'WORKER_DIED'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** Long work stopped by Ctrl-C / SIGTERM before it finished; re-running continues it (exit code 130). */
+  | 'INTERRUPTED';
 
 export class HypersegError extends Error {
   readonly code: ErrorCode;

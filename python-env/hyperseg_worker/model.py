@@ -265,6 +265,16 @@ def build_model(config: dict, seed: int) -> tuple[HyperbolicVAE, torch.optim.Opt
     return model, opt, cfg
 
 
+class NonFiniteLoss(ValueError):
+    """A train step whose loss terms are not all finite (on any member of a data-parallel group);
+    the step was not applied."""
+
+    def __init__(self, values: dict):
+        self.values = values
+        shown = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
+        super().__init__(f"the loss is not finite ({shown}); the weights were not updated")
+
+
 def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None, shard: tuple[int, int] | None = None) -> dict:
     """One Adam step on a triplet batch. With `shard` = (lo, total) the batch is triplets
     [lo, lo + b) of a batch of `total`, inside a torch.distributed group whose members hold the same
@@ -285,6 +295,8 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
         eps = full[:, rows]
     out = model.loss(anchor, positive, negative, generator, eps)
     out["loss"].backward()
+    values = {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
+    bad = not all(math.isfinite(v) for v in values.values())
     if shard is not None:
         import torch.distributed as dist
 
@@ -294,7 +306,14 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
                 continue
             prm.grad.mul_(share)
             dist.all_reduce(prm.grad)
+        flag = torch.tensor([1.0 if bad else 0.0], device=anchor.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every member skips the step together
+        bad = bool(flag.item() > 0)
+    if bad:
+        # the weights and Adam state stay as they were: the step is refused, not applied
+        opt.zero_grad(set_to_none=True)
+        raise NonFiniteLoss(values)
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     opt.step()
-    return {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
+    return values

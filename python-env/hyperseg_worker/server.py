@@ -25,7 +25,7 @@ import torch
 import zmq
 
 from . import __version__
-from .model import ModelConfig, build_model, train_step
+from .model import ModelConfig, NonFiniteLoss, build_model, train_step
 from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
 # Inputs arrive as read-only views of the received frames; torch shares them without copying.
@@ -121,11 +121,12 @@ class Worker:
                 raise ProtocolError("BAD_MESSAGE", f"shard must be [first triplet, batch size] covering this shard of {a.shape[0]}") from None
             if self.world < 2:
                 raise ProtocolError("BAD_MESSAGE", "a sharded train_step needs a data-parallel group: send join first")
-            out = train_step(self.model, self.opt, a, p, n, self.gen, shard=(lo, total))
-        else:
-            if self.world > 1:
-                raise ProtocolError("BAD_MESSAGE", "this worker is in a data-parallel group: every train_step must name its shard")
-            out = train_step(self.model, self.opt, a, p, n, self.gen)
+        elif self.world > 1:
+            raise ProtocolError("BAD_MESSAGE", "this worker is in a data-parallel group: every train_step must name its shard")
+        try:
+            out = train_step(self.model, self.opt, a, p, n, self.gen, shard=(lo, total) if "shard" in args else None)
+        except NonFiniteLoss as e:
+            raise ProtocolError("NON_FINITE", str(e)) from None
         self.step += 1
         return {**out, "step": self.step, "seconds": time.perf_counter() - t0}, {}
 

@@ -11,7 +11,7 @@ import torch
 from hyperseg_worker import geometry as G
 from hyperseg_worker.distributions import WrappedNormal
 from hyperseg_worker.gyroconv import GyroConv3d
-from hyperseg_worker.model import ModelConfig, build_model, train_step
+from hyperseg_worker.model import ModelConfig, NonFiniteLoss, build_model, train_step
 
 
 def naive_gyroconv(layer: GyroConv3d, x: torch.Tensor) -> torch.Tensor:
@@ -163,6 +163,28 @@ def test_training_reduces_the_loss_and_is_seeded():
     assert min(r["kl"] for r in first) > -1.0
     assert sum(r["loss"] for r in first[-5:]) / 5 < 0.6 * first[0]["loss"]
     assert run(0) == first  # same seed, same numbers
+
+
+def test_a_non_finite_loss_is_refused_and_changes_nothing():
+    """Patches of 1e30 (finite float32) overflow the reconstruction term to inf: the step raises,
+    and weights and Adam state are bit for bit what they were (before, the step was applied, and the
+    reply then failed to serialise the inf)."""
+    torch.set_num_threads(2)
+    model, opt, _ = build_model({"preset": "small"}, 0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 1, 10, 10, 10, generator=torch.Generator().manual_seed(1))
+    train_step(model, opt, x, x, -x, g)  # Adam state exists
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    moments = {id(p): {k: v.clone() for k, v in st.items()} for p, st in opt.state.items()}
+    with pytest.raises(NonFiniteLoss, match=r"recon inf.*the weights were not updated"):
+        train_step(model, opt, x * 1e30, x, -x, g)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, weights[k]), k
+    for prm, st in opt.state.items():
+        for k, v in st.items():
+            assert torch.equal(v, moments[id(prm)][k]), k
+    assert all(p.grad is None for p in model.parameters())
+    assert math.isfinite(train_step(model, opt, x, x, -x, g)["loss"])  # and training goes on
 
 
 def test_configs_are_validated():

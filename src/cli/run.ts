@@ -1,7 +1,7 @@
 /**
  * The one place that turns errors into output and exit codes. Commands call library functions;
  * library code throws HypersegError and never exits. Exit codes: 0 ok, 1 failure (bad file, bad
- * data, I/O), 2 bad usage (invalid flags or arguments).
+ * data, I/O), 2 bad usage (invalid flags or arguments), 130 stopped by Ctrl-C (re-run to continue).
  */
 
 import { InvalidArgumentError } from 'commander';
@@ -20,10 +20,11 @@ export function report(e: unknown, flags: GlobalFlags): void {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code, message: err.message, suggestion: (e as HypersegError).suggestion } })}\n`);
   }
-  process.stderr.write(`hyperseg: error${code === 'INTERNAL' ? '' : ` [${code}]`}: ${err.message}\n`);
+  if (code === 'INTERRUPTED') process.stderr.write(`hyperseg: stopped: ${err.message}\n`);
+  else process.stderr.write(`hyperseg: error${code === 'INTERNAL' ? '' : ` [${code}]`}: ${err.message}\n`);
   if (e instanceof HypersegError && e.suggestion) process.stderr.write(`  hint: ${e.suggestion}\n`);
   if (flags.verbose && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = usage ? 2 : 1;
+  process.exitCode = code === 'INTERRUPTED' ? 130 : usage ? 2 : 1;
 }
 
 /** Wraps a command action so that any throw goes through `report`. */

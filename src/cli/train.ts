@@ -32,9 +32,9 @@ interface TrainFlags {
   engine?: Engine;
   preset?: string;
   config?: string;
-  seed: number;
+  seed?: number;
   steps?: number;
-  batch: number;
+  batch?: number;
   checkpointEvery?: number;
   keep: number;
   threads?: number;
@@ -57,9 +57,9 @@ export function registerTrain(program: Command): void {
     .option('--resume <dir>', 'continue the run in DIR from its last checkpoint (same data, model and seed)')
     .option('--preset <name>', 'small | valid | paper (default small)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--config <file>', 'model configuration JSON (preset and overrides: hyperbolic, gyroconv, triplet, beta, lr, ...)')
-    .option('--seed <s>', 'random seed (model, sampler, noise)', parseIntOption('--seed', 0), 0)
+    .option('--seed <s>', 'random seed (model, sampler, noise) (default 0)', parseIntOption('--seed', 0))
     .option('--steps <n>', 'train steps (default 1000; with --resume: extend the run to n steps)', parseIntOption('--steps', 1, 10_000_000))
-    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
+    .option('--batch <n>', 'triplets per step (default 32)', parseIntOption('--batch', 2, 65_536))
     .option('--checkpoint-every <n>', 'steps between checkpoints (default steps/4, at most 500)', parseIntOption('--checkpoint-every', 1))
     .option('--keep <n>', 'checkpoints kept', parseIntOption('--keep', 1, 1000), 2)
     .option('--max-volumes <n>', 'cap on training volumes held in memory', parseIntOption('--max-volumes', 1))
@@ -93,7 +93,8 @@ export function registerTrain(program: Command): void {
         if (flags.json) process.stdout.write(`${toJson({ ok: true, ...s })}\n`);
         else {
           const t = s.tail;
-          process.stdout.write(`${s.completed ? 'trained' : 'stopped at'} step ${s.steps} in ${s.seconds.toFixed(1)} s (${s.stepsPerSecond.toFixed(2)} steps/s); last 10 %: loss ${t.loss.toFixed(4)}, recon ${t.recon.toFixed(4)}, kl ${t.kl.toFixed(4)}, triplet ${t.triplet.toFixed(4)}\n`);
+          if (s.alreadyComplete) process.stdout.write(`${s.run} had already trained all ${s.steps} steps: nothing to do (pass --steps above ${s.steps} to extend it)\n`);
+          else process.stdout.write(`${s.completed ? 'trained' : 'stopped at'} step ${s.steps} in ${s.seconds.toFixed(1)} s (${s.stepsPerSecond.toFixed(2)} steps/s); last 10 %: loss ${t.loss.toFixed(4)}, recon ${t.recon.toFixed(4)}, kl ${t.kl.toFixed(4)}, triplet ${t.triplet.toFixed(4)}\n`);
           process.stdout.write(s.completed ? `weights: ${s.weights}\n` : `resume with: hyperseg train --resume ${s.run}\n`);
         }
         if (!s.completed && stop.signal.aborted) process.exitCode = 130;

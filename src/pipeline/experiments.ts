@@ -17,6 +17,7 @@ import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
+import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
@@ -94,6 +95,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const tr = await train({
     data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps,
     batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
+    resumeHint: null, // the quickstart says how to continue (run it again)
   });
   secs.train = (performance.now() - t) / 1000;
   if (!tr.completed) {
@@ -222,7 +224,23 @@ async function intensityBaselines(data: string, out: string, todo: readonly (typ
 
 /** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
 async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
-  const todo = FEATURE_BASELINES.filter((b) => !existsSync(join(out, b.dir, 'segment.json')));
+  const inputs = (await openData([data], seed)).inputs;
+  const todo: (typeof FEATURE_BASELINES)[number][] = [];
+  for (const b of FEATURE_BASELINES) {
+    const path = join(out, b.dir, 'segment.json');
+    if (!existsSync(path)) {
+      todo.push(b);
+      continue;
+    }
+    // reused only when it scored the same volumes the same way (a folder of an earlier ablation on other data must not)
+    const was = await readJsonFile<SegmentSummary>(path, 'a baseline segmentation summary');
+    const same = JSON.stringify(was.data?.inputs) === JSON.stringify(inputs) && was.data?.split === split && JSON.stringify(was.ks) === JSON.stringify(ks);
+    if (!same) {
+      throw new HypersegError('INVALID_ARGUMENT', `${out} holds an ablation of other data or settings: ${path} clustered ${JSON.stringify(was.data?.inputs)} (${was.data?.split} split, k = ${was.ks?.join(', ')}), this run asks for ${JSON.stringify(inputs)} (${split} split, k = ${ks.join(', ')})`, {
+        suggestion: 'choose another --out for this data, or re-run with the data and options it was made with',
+      });
+    }
+  }
   if (todo.length > 0) {
     log(`baselines: ${todo.map((b) => b.method).join('; ')}`);
     await intensityBaselines(data, out, todo, split, ks, seed);
@@ -277,8 +295,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const tr = await train({
         data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
         seed, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
+        resumeHint: null,
       });
-      if (!tr.completed) throw new HypersegError('IO', `${which}: training stopped at step ${tr.steps}; re-run ablate to continue`);
+      if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${options.steps ?? 1500}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];

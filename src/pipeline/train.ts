@@ -101,6 +101,8 @@ export interface TrainOptions {
   stopAfter?: number;
   onStep?: (r: TrainStepResult, total: number) => void;
   onLog?: (line: string) => void;
+  /** What the log says after a stop to continue (default: `hyperseg train --resume RUN`); null: nothing. */
+  resumeHint?: string | null;
 }
 
 export interface TrainSummary {
@@ -108,6 +110,8 @@ export interface TrainSummary {
   steps: number;
   completed: boolean;
   resumedFrom: number;
+  /** Set when the run had already trained every step asked for: nothing was trained in this call. */
+  alreadyComplete?: boolean;
   seconds: number;
   stepsPerSecond: number;
   last: TrainStepResult | null;
@@ -159,12 +163,40 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     }
     cfg = await readRunConfig(run);
     state = await readRunState(run);
-    if (options.steps !== undefined) cfg.steps = options.steps; // extending a run keeps everything else
+    // A resumed run keeps its data, model, seed and batch; what a caller passes must agree with them
+    // (ablate and quickstart pass theirs on every re-run: a different dataset or preset must not reuse it).
+    const differs = (what: string, was: unknown, now: unknown) => new HypersegError('INVALID_ARGUMENT', `${run} was trained with ${what} ${JSON.stringify(was)}, not ${JSON.stringify(now)}: a resumed run keeps its ${what}`, {
+      suggestion: 'drop the option to continue the run as it was, or start a new run with another --out',
+    });
+    if (options.data?.length) {
+      const now = options.data.map((p) => resolve(p));
+      if (JSON.stringify(now) !== JSON.stringify(cfg.data.inputs)) throw differs('data', cfg.data.inputs, now);
+    }
+    if (options.model && Object.keys(options.model).length > 0) {
+      const was = resolveModelConfig(cfg.model);
+      const now = resolveModelConfig(options.model);
+      if (JSON.stringify(was) !== JSON.stringify(now)) {
+        const keys = Object.keys(was).filter((k) => JSON.stringify(was[k as keyof typeof was]) !== JSON.stringify(now[k as keyof typeof now]));
+        throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k as keyof typeof was]])), Object.fromEntries(keys.map((k) => [k, now[k as keyof typeof now]])));
+      }
+    }
+    if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);
+    if (options.batch !== undefined && options.batch !== cfg.batch) throw differs('batch', cfg.batch, options.batch);
+    if (options.steps !== undefined && options.steps !== cfg.steps) {
+      if (!Number.isInteger(options.steps) || options.steps < 1) throw new HypersegError('INVALID_ARGUMENT', `steps must be an integer ≥ 1, got ${options.steps}`);
+      if (state && options.steps < state.step) {
+        throw new HypersegError('INVALID_ARGUMENT', `${run} has already trained ${state.step} steps; --steps ${options.steps} would not continue it`, {
+          suggestion: `pass --steps above ${state.step} to extend it, or start a new run with another --out`,
+        });
+      }
+      cfg.steps = options.steps; // extending (or shortening an unfinished) run keeps everything else
+      await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+    }
     if (state && state.step >= cfg.steps && existsSync(join(run, 'model.safetensors'))) {
       // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here).
       const zero = { loss: 0, elbo: 0, recon: 0, kl: 0, triplet: 0 };
       return {
-        run, steps: state.step, completed: true, resumedFrom: state.step, seconds: state.seconds, stepsPerSecond: 0, last: null, tail: zero,
+        run, steps: state.step, completed: true, alreadyComplete: true, resumedFrom: state.step, seconds: state.seconds, stepsPerSecond: 0, last: null, tail: zero,
         backend: { backend: cfg.backend }, weights: join(run, 'model.safetensors'),
       };
     }
@@ -256,9 +288,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       if (pendingLines.length) await appendFile(metricsPath, pendingLines.join(''));
       pendingLines = [];
     };
+    let lastCheckpoint = state?.checkpoint ?? null;
     const checkpoint = async (step: number, samplerState: number[], seconds: number) => {
       await flush();
       const rel = ckptName(step);
+      lastCheckpoint = rel;
       await backend.save(join(run, rel));
       const st: RunState = { step, checkpoint: rel, sampler: samplerState, seconds };
       await writeFileAtomic(join(run, 'state.json'), `${JSON.stringify(st)}\n`);
@@ -280,11 +314,19 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         // Draw the next batch while this step computes; remember the generator state before it.
         const nextState = rng.state();
         if (step < cfg.steps) sampler.fill(ring[(step - start) % 2]); // the buffer not in flight
-        const r = await pending;
-        if (!Number.isFinite(r.loss)) {
-          throw new HypersegError('NON_FINITE', `step ${step}: the loss is ${r.loss} (elbo ${r.elbo}, triplet ${r.triplet}); the last good checkpoint is kept`, {
-            suggestion: 'lower the learning rate (--config with "lr") or set "grad_clip", then --resume',
-          });
+        const nonFinite = (what: string) => new HypersegError('NON_FINITE', `step ${step}: ${what}; ${lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet'}`, {
+          suggestion: 'lower the learning rate (--config with "lr") or set "grad_clip", then --resume',
+        });
+        let r: TrainStepResult;
+        try {
+          r = await pending;
+        } catch (e) {
+          // the torch worker refuses the step itself (weights unchanged) and says which terms overflowed
+          if (e instanceof HypersegError && e.code === 'NON_FINITE') throw nonFinite(e.message.replace(/^torch worker: train_step failed \[NON_FINITE\]: /, ''));
+          throw e;
+        }
+        if (![r.loss, r.elbo, r.recon, r.kl, r.triplet].every(Number.isFinite)) {
+          throw nonFinite(`the loss is not finite (loss ${r.loss}, elbo ${r.elbo}, recon ${r.recon}, kl ${r.kl}, triplet ${r.triplet})`);
         }
         last = { ...r, step };
         stepsRun++;
@@ -297,7 +339,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         const stop = options.signal?.aborted === true || options.stopAfter === step;
         if (step % cfg.checkpointEvery === 0 || step === cfg.steps || stop) await checkpoint(step, nextState, elapsed);
         if (stop) {
-          log(`stopped after step ${step}; continue with: hyperseg train --resume ${run}`);
+          const hint = options.resumeHint === undefined ? `hyperseg train --resume ${run}` : options.resumeHint;
+          log(`stopped after step ${step}${hint ? `; continue with: ${hint}` : ''}`);
           break;
         }
         if (step < cfg.steps) pending = backend.trainStep(ring[(step - start) % 2]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TorchBackend } from '../../src/backends/torch/backend.js';
 import { spawnWorker } from '../../src/backends/torch/process.js';
 import { synthVolume } from '../../src/data/synth.js';
+import { HypersegError } from '../../src/errors.js';
 import { Rng } from '../../src/random.js';
 import { voxelPatchBatches } from '../../src/sampling/patches.js';
 import { denseWindowOrigin, resampleVolume } from '../../src/sampling/resample.js';
@@ -92,6 +93,22 @@ describe('torch backend: a real worker over ZeroMQ', () => {
     await expect(backend.encode(new Float32Array(2 * 512), 2, 8)).rejects.toThrow(/\[BAD_SHAPE\]: patches must be \[B, 1, 10, 10, 10\], got \[2, 1, 8, 8, 8\]/);
     expect((await backend.encode(new Float32Array(1000), 1, 10)).mu.length).toBe(2);
   }, 60_000);
+
+  it('a train step whose loss overflows is refused (NON_FINITE) and leaves the weights as they were', async () => {
+    const sampler = new TripletSampler(volumes, {}, new Rng(3));
+    const probe = sampler.batches(1, 4).next().value;
+    if (!probe) throw new Error('no batch');
+    const before = await backend.encode(probe.anchor, 4, 10);
+    const huge = sampler.batches(1, 4).next().value;
+    if (!huge) throw new Error('no batch');
+    huge.anchor.fill(1e30); // finite in float32; its squared reconstruction error is not
+    const err = await backend.trainStep(huge).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(HypersegError);
+    expect((err as HypersegError).code).toBe('NON_FINITE');
+    expect((err as HypersegError).message).toMatch(/train_step failed \[NON_FINITE\]: the loss is not finite \(loss inf, .*recon inf.*\); the weights were not updated/);
+    expect(Array.from((await backend.encode(probe.anchor, 4, 10)).mu)).toEqual(Array.from(before.mu));
+    expect(Number.isFinite((await backend.trainStep(probe)).loss)).toBe(true); // and it trains on
+  }, 120_000);
 
   it('a request that times out does not disturb the next one (its late reply is dropped)', async () => {
     const client = (backend as unknown as { primary: { request: (op: string, a: object, t: unknown[], ms: number) => Promise<unknown> } }).primary;

@@ -6,7 +6,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,33 @@ describe('train (torch)', () => {
     expect(missing.stderr).toMatch(/FILE_NOT_FOUND.*nope/);
   });
 
+  it('--resume keeps the run\'s data, model, seed and batch, never shortens it, and extends it with --steps', () => {
+    const full = join(dir, 'full'); // 6 steps, seed 5, batch 8, small preset
+    const refused: [string[], RegExp][] = [
+      [['--seed', '4'], /was trained with seed 5, not 4/],
+      [['--batch', '16'], /was trained with batch 8, not 16/],
+      [['--preset', 'paper'], /was trained with model \(.*preset.*\) .*"preset":"small".*, not .*"preset":"paper"/],
+      [['--data', join(dir, 'nope')], /was trained with data \[.*ds"\], not \[.*nope"\]/],
+      [['--steps', '3'], /has already trained 6 steps; --steps 3 would not continue it/],
+    ];
+    for (const [flags, message] of refused) {
+      const r = hyperseg('train', '--resume', full, ...flags);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr, flags.join(' ')).toMatch(message);
+    }
+    const same = hyperseg('train', '--resume', full, '--data', data, '--seed', '5', '--batch', '8', '--preset', 'small');
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/had already trained all 6 steps: nothing to do/);
+    const ext = join(dir, 'extended');
+    cpSync(full, ext, { recursive: true });
+    const r = hyperseg('train', '--resume', ext, '--steps', '7', '--threads', '1', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ completed: true, steps: 7, resumedFrom: 6 });
+    expect(JSON.parse(readFileSync(join(ext, 'config.json'), 'utf8')).steps).toBe(7); // it said 6 before
+    expect(metrics(ext).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(metrics(ext).slice(0, 6)).toEqual(metrics(full));
+  }, 120_000);
+
   it('takes sampler sizes from the command line, records them in the run, and refuses bad ones', () => {
     const run = join(dir, 'sampler');
     const r = hyperseg('train', '--data', data, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1', '--anchor-sizes', '6,12', '--child-sizes', '2,5', '--anchor-scale', 'log', '--json');
@@ -123,7 +150,9 @@ describe('train (torch)', () => {
 
   it('Ctrl-C stops after the step in flight with a checkpoint; --resume finishes the run', async () => {
     const run = join(dir, 'sigint');
-    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: the CLI leads its own process group, and the signal goes to the whole group, as a terminal's
+    // Ctrl-C does (before the worker had its own group, it died of the same SIGINT and no checkpoint was written)
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString();
@@ -141,7 +170,7 @@ describe('train (torch)', () => {
         }
       }, 100);
     });
-    child.kill('SIGINT');
+    process.kill(-(child.pid as number), 'SIGINT');
     const code = await exited;
     expect(code, stderr).toBe(130);
     const st = JSON.parse(readFileSync(join(run, 'state.json'), 'utf8')) as { step: number; checkpoint: string };

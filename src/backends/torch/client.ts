@@ -125,7 +125,8 @@ export class WorkerClient {
       const msg = await reply;
       if (!msg.envelope.ok) {
         const err = msg.envelope.error ?? { code: 'INTERNAL', message: 'no error block' };
-        throw new HypersegError('WORKER_ERROR', `torch worker: ${op} failed [${err.code}]: ${err.message}`);
+        // a refused non-finite step keeps its own code, so callers can tell it from a broken worker
+        throw new HypersegError(err.code === 'NON_FINITE' && op === 'train_step' ? 'NON_FINITE' : 'WORKER_ERROR', `torch worker: ${op} failed [${err.code}]: ${err.message}`);
       }
       return { ...msg, result: msg.envelope.result ?? {} };
     } finally {

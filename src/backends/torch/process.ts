@@ -57,6 +57,10 @@ export async function spawnWorker(options: SpawnOptions = {}): Promise<WorkerPro
   const child = spawn(python, args, {
     env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '') },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) or `timeout`'s SIGTERM
+    // reaches Node alone, which finishes the step in flight, checkpoints through the worker, then closes
+    // it; --parent-pid still ends the worker whenever Node ends
+    detached: true,
   });
   const tail: string[] = [];
   child.stderr?.setEncoding('utf8');
