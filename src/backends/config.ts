@@ -71,11 +71,39 @@ export function denseMacsPerVoxel(c: ResolvedConfig, n: number, p: number): numb
   return macs / n ** 3 + s ** 3 * cin * c.latent_dim;
 }
 
+/** What each value must be: a JSON typo fails here, naming the key, not later inside a worker. */
+const INTEGER_AT_LEAST: Partial<Record<keyof ResolvedConfig, number>> = { m: 2, latent_dim: 1, kernel: 1, padding: 0, samples: 1 };
+const POSITIVE: (keyof ResolvedConfig)[] = ['curvature', 'lr', 'min_scale'];
+const NON_NEGATIVE: (keyof ResolvedConfig)[] = ['beta', 'alpha'];
+
+function checkTypes(config: ModelConfig): void {
+  const bad = (key: string, want: string, value: unknown) => new HypersegError('INVALID_ARGUMENT', `model config: ${key} must be ${want}, got ${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(config) as [keyof ResolvedConfig, unknown][]) {
+    if (value === undefined || key === 'preset') continue;
+    const def = DEFAULTS[key];
+    if (key in INTEGER_AT_LEAST) {
+      const min = INTEGER_AT_LEAST[key] as number;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw bad(key, `an integer ≥ ${min}`, value);
+    } else if (POSITIVE.includes(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw bad(key, 'a finite number > 0', value);
+    } else if (NON_NEGATIVE.includes(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad(key, 'a finite number ≥ 0', value);
+    } else if (key === 'grad_clip') {
+      if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw bad(key, 'null or a finite number > 0', value);
+    } else if (Array.isArray(def)) {
+      if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw bad(key, 'a non-empty list of integers ≥ 1', value);
+    } else if (typeof def === 'boolean') {
+      if (typeof value !== 'boolean') throw bad(key, 'true or false', value);
+    }
+  }
+}
+
 export function resolveModelConfig(config: ModelConfig = {}): ResolvedConfig {
   const preset = config.preset ?? 'small';
   if (!(preset in PRESETS)) throw new HypersegError('INVALID_ARGUMENT', `unknown preset '${preset}'; expected one of ${Object.keys(PRESETS).join(', ')}`);
   const unknown = Object.keys(config).filter((k) => !(k in DEFAULTS));
   if (unknown.length) throw new HypersegError('INVALID_ARGUMENT', `unknown model config keys: ${unknown.sort().join(', ')}`);
+  checkTypes(config);
   const c = { ...DEFAULTS, ...PRESETS[preset], ...config, preset } as ResolvedConfig;
   if (c.enc_channels.length !== c.strides.length) throw new HypersegError('INVALID_ARGUMENT', `enc_channels (${c.enc_channels.length}) and strides (${c.strides.length}) must have the same length`);
   if (c.gyroconv && !c.hyperbolic) throw new HypersegError('INVALID_ARGUMENT', 'gyroconv needs a hyperbolic latent space');

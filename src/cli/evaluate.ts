@@ -45,7 +45,7 @@ export function registerEvaluate(program: Command): void {
         else {
           const md = await readFile(`${flags.run}/report.md`, 'utf8');
           const table = md.split('\n').filter((l) => l.startsWith('|')).slice(0, 3);
-          process.stdout.write(`${r.aggregates.length ? table.join('\n') : 'no ground truth to score (plain NIfTI files: put NAME_seg.nii.gz beside NAME.nii.gz)'}\nreport: ${flags.run}/report.md (and report.json)\n`);
+          process.stdout.write(`${r.aggregates.length ? table.join('\n') : `nothing to score: ${r.unscored}`}\nreport: ${flags.run}/report.md (and report.json)\n`);
         }
         return;
       }

@@ -6,7 +6,7 @@ import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { progressBar } from './progress.js';
-import { action, interruptible, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
@@ -73,7 +73,7 @@ export function registerQuickstart(program: Command): void {
     }));
 }
 
-interface AblateFlags {
+interface AblateFlags extends ReadFlags {
   device?: string;
   workers?: string[];
   data: string;
@@ -92,7 +92,7 @@ interface AblateFlags {
 }
 
 export function registerAblate(program: Command): void {
-  addComputeOptions(program.command('ablate'))
+  addReadOptions(addComputeOptions(program.command('ablate')))
     .description("the paper's ablation: six configurations trained with the same seed and budget, plus baselines (k-means on raw intensities, on 3³ and 5³ box means of intensity, on a Euclidean autoencoder's codes), scored on the same test split; re-run to continue")
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
@@ -108,7 +108,7 @@ export function registerAblate(program: Command): void {
       const stop = interruptible('run the same command again to continue');
       try {
         const r = await ablate({
-          data: flags.data, out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
+          data: flags.data, read: readOptionsOf(flags), out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
           seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

@@ -4,7 +4,7 @@
  * data, I/O), 2 bad usage (invalid flags or arguments), 130 stopped by Ctrl-C (re-run to continue).
  */
 
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { HypersegError } from '../errors.js';
 
 export interface GlobalFlags {
@@ -64,6 +64,24 @@ export function interruptible(hint: string): { signal: AbortSignal; dispose: () 
   };
 }
 
+/** `--non-finite` and `--max-voxels`: how the commands that read image volumes read them. */
+export function addReadOptions(cmd: Command): Command {
+  return cmd
+    .option('--non-finite <how>', 'NaN/Inf image voxels: error (default) | zero (read as 0)', parseChoice('--non-finite', ['error', 'zero'] as const))
+    .option('--max-voxels <n>', 'refuse volumes with more voxels than this (default 2^30)', parseIntOption('--max-voxels', 1));
+}
+
+export interface ReadFlags {
+  nonFinite?: 'error' | 'zero';
+  maxVoxels?: number;
+}
+
+/** The read options the flags ask for; undefined when they ask for the defaults. */
+export function readOptionsOf(flags: ReadFlags): { nonFinite?: 'zero'; maxVoxels?: number } | undefined {
+  const r = { ...(flags.nonFinite === 'zero' ? { nonFinite: 'zero' as const } : {}), ...(flags.maxVoxels !== undefined ? { maxVoxels: flags.maxVoxels } : {}) };
+  return Object.keys(r).length ? r : undefined;
+}
+
 /** JSON with NaN and ±Infinity written as null (JSON cannot hold them; a status field says why). */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
@@ -94,11 +112,13 @@ export function parseFloatOption(name: string, min: number, exclusiveMin = false
 
 export function parseIntList(name: string) {
   return (value: string): number[] => {
-    const parts = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const parts = value.split(',').map((s) => s.trim());
     if (parts.length === 0 || parts.some((p) => !/^[+-]?\d+$/.test(p))) {
       throw new InvalidArgumentError(`${name} must be a comma-separated list of integers, got '${value}'.`);
     }
-    return parts.map(Number);
+    const list = parts.map(Number);
+    if (new Set(list).size !== list.length) throw new InvalidArgumentError(`${name} lists a value twice: '${value}'.`);
+    return list;
   };
 }
 

@@ -6,11 +6,11 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { segment } from '../pipeline/segment.js';
 import type { Split } from '../pipeline/inputs.js';
 import { progressBar } from './progress.js';
-import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
 import { modelFromFlags } from './train.js';
 
-interface SegmentFlags {
+interface SegmentFlags extends ReadFlags {
   device?: string;
   workers?: string[];
   model: string;
@@ -35,7 +35,7 @@ interface SegmentFlags {
 }
 
 export function registerSegment(program: Command): void {
-  addComputeOptions(program.command('segment'))
+  addReadOptions(addComputeOptions(program.command('segment')))
     .description('segment volumes: per-voxel embeddings (dense path by default), k-means on the ball for each k, NIfTI labels, embeddings, pictures')
     .requiredOption('--model <path>', 'a run folder from `hyperseg train`, or a weights .safetensors file')
     .requiredOption('--input <paths...>', 'a synth or BraTS-layout folder (its test split by default), or NIfTI files / a folder of them')
@@ -55,11 +55,12 @@ export function registerSegment(program: Command): void {
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: SegmentFlags) => {
       const bar = progressBar('segment', !flags.json);
+      const stop = interruptible('the output folder is left as it was');
       try {
         const s = await segment({
-          model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
+          model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, read: readOptionsOf(flags), out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
           split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, fitSample: flags.fitSample,
-          nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures,
+          nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures, signal: stop.signal,
           onCase: (d, t) => bar.update(d, t),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
@@ -74,6 +75,7 @@ export function registerSegment(program: Command): void {
         }
       } finally {
         bar.stop();
+        stop.dispose();
       }
     }));
 }

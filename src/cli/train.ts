@@ -8,7 +8,7 @@ import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
-import { action, interruptible, parseChoice, parseIntOption, parseRange, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntOption, parseRange, type ReadFlags, readOptionsOf, toJson } from './run.js';
 
 
 /** Model configuration from --preset and --config FILE (a JSON object of model keys). */
@@ -22,7 +22,7 @@ export async function modelFromFlags(flags: { preset?: string; config?: string }
   return model;
 }
 
-interface TrainFlags {
+interface TrainFlags extends ReadFlags {
   device?: string;
   workers?: string[];
   data?: string[];
@@ -50,7 +50,7 @@ interface TrainFlags {
 }
 
 export function registerTrain(program: Command): void {
-  addComputeOptions(program.command('train'))
+  addReadOptions(addComputeOptions(program.command('train')))
     .description('train the VAE on multi-scale triplets: metrics as JSONL, atomic checkpoints, exact --resume; Ctrl-C leaves a resumable run')
     .option('--data <paths...>', 'a `hyperseg synth` folder, a BraTS-layout folder, or NIfTI files / a folder of them')
     .option('--out <dir>', 'run folder to create')
@@ -79,7 +79,7 @@ export function registerTrain(program: Command): void {
       const bar = progressBar('train', !flags.json);
       try {
         const s = await train({
-          data: flags.data, out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
+          data: flags.data, read: readOptionsOf(flags), out: (flags.resume ?? flags.out) as string, resume: flags.resume !== undefined, backend: flags.backend, engine: flags.engine,
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
           threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force,
           localWorkers: flags.localWorkers, dataParallel: flags.dataParallel,

@@ -1,7 +1,9 @@
 /** Atomic file output: write to a temporary sibling, then rename, so no reader sees a partial file. */
 
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 
 /** Writes bytes to a temporary sibling of `path`, then renames it over `path`. */
@@ -13,5 +15,38 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw new HypersegError('IO', `cannot write ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Refuses an output folder path that exists as something else (a file): mkdir's raw EEXIST/ENOTDIR said less. */
+export function assertFolderTarget(path: string, flag = '--out'): void {
+  if (existsSync(path) && !statSync(path).isDirectory()) throw new HypersegError('INVALID_ARGUMENT', `${flag} ${path} is a file, not a folder`);
+}
+
+/**
+ * Creates the folder `out` through a temporary sibling: `build` fills it, and it is renamed into place
+ * (replacing what `out` held, whole) only when `build` returns. A failure or an interruption leaves `out`
+ * as it was and removes the temporary folder. Callers decide first whether `out` may be replaced.
+ */
+export async function buildDirAtomically<T>(out: string, build: (dir: string) => Promise<T>): Promise<T> {
+  const target = resolve(out);
+  assertFolderTarget(target);
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    const result = await build(tmp);
+    if (existsSync(target)) {
+      const old = `${tmp}.old`;
+      await rename(target, old);
+      await rename(tmp, target);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, target);
+    }
+    return result;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
   }
 }

@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { fillAxis, axisTable, sampleTables } from '../sampling/resample.js';
-import { buildDirAtomically } from './dataset.js';
-import { type NiftiVolume, labelData, readNifti, scaledData, writeNifti } from './nifti.js';
+import { buildDirReplacing } from './dataset.js';
+import { type NiftiVolume, type ReadOptions, labelData, readNifti, scaledData, writeNifti } from './nifti.js';
 import { smoothNoise } from './noise.js';
 
 export const BRATS_SHAPE: [number, number, number] = [240, 240, 155];
@@ -117,12 +117,12 @@ export function normaliseFlair(flair: Float32Array): { image: Float32Array; brai
 }
 
 /** Loads one case: FLAIR (normalised, with brain mask) and, when present, the checked segmentation. */
-export async function loadBratsCase(c: BratsCase): Promise<BratsVolume> {
-  const flair = await readNifti(c.flair);
+export async function loadBratsCase(c: BratsCase, read: Pick<ReadOptions, 'maxVoxels' | 'nonFinite'> = {}): Promise<BratsVolume> {
+  const flair = await readNifti(c.flair, read);
   const { image, brainMask } = normaliseFlair(scaledData(flair));
   const out: BratsVolume = { id: c.id, flair, image, brainMask };
   if (c.seg !== undefined) {
-    const segVol = await readNifti(c.seg);
+    const segVol = await readNifti(c.seg, { maxVoxels: read.maxVoxels });
     if (segVol.shape.join() !== flair.shape.join()) {
       throw new HypersegError('SHAPE_MISMATCH', `${c.seg} has shape ${segVol.shape.join('×')} but ${c.flair} has shape ${flair.shape.join('×')}`);
     }
@@ -252,7 +252,7 @@ export async function writeBratsPhantoms(options: PhantomOptions): Promise<strin
   if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new HypersegError('INVALID_ARGUMENT', `count must be an integer in [1, 10000], got ${count}`);
   if (shape.some((s) => !Number.isInteger(s) || s < 24 || s > 1024)) throw new HypersegError('INVALID_ARGUMENT', `phantom shape must be integers in [24, 1024], got ${shape.join('×')}`);
   const ids: string[] = [];
-  await buildDirAtomically(options.out, options.force ?? false, async (dir) => {
+  await buildDirReplacing(options.out, options.force ?? false, async (dir) => {
     for (let i = 0; i < count; i++) {
       const id = `BraTS19_PHANTOM_${String(i).padStart(3, '0')}_1`;
       const p = phantomCase(i, seed, shape);

@@ -12,11 +12,11 @@
  */
 
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { Canvas, axialSlice } from '../report/canvas.js';
-import { writeFileAtomic } from './atomic.js';
+import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from './atomic.js';
 import { readJsonFile } from './json.js';
 import { type NiftiVolume, labelData, readNifti, writeNifti } from './nifti.js';
 import { LEVEL_NAMES, PARENT_2, PARENT_3, SYNTH_VERSION, synthSplit, synthVolume } from './synth.js';
@@ -55,30 +55,14 @@ export interface SynthManifest {
   volumes: ManifestVolume[];
 }
 
-/** Creates `out` through a temporary sibling: `build` fills the folder, which is then renamed. */
-export async function buildDirAtomically(out: string, force: boolean, build: (dir: string) => Promise<void>): Promise<void> {
+/** Creates `out` through a temporary sibling (see buildDirAtomically); a non-empty `out` only with `force`. */
+export async function buildDirReplacing(out: string, force: boolean, build: (dir: string) => Promise<void>): Promise<void> {
   const target = resolve(out);
+  assertFolderTarget(target);
   if (existsSync(target) && (await readdir(target)).length > 0 && !force) {
     throw new HypersegError('INVALID_ARGUMENT', `${out} exists and is not empty`, { suggestion: 'choose another --out, or pass --force to replace it' });
   }
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  try {
-    await build(tmp);
-    if (existsSync(target)) {
-      const old = join(dirname(target), `.${basename(target)}.old-${process.pid}`);
-      await rename(target, old);
-      await rename(tmp, target);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, target);
-    }
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  await buildDirAtomically(target, build);
 }
 
 const caseId = (i: number, count: number): string => `synth_${String(i).padStart(Math.max(3, String(count - 1).length), '0')}`;
@@ -97,7 +81,7 @@ export async function writeSynthDataset(options: SynthOptions): Promise<SynthMan
   const volumes: ManifestVolume[] = [];
   const preview: ReturnType<typeof synthVolume>[] = [];
   let manifest: SynthManifest | null = null;
-  await buildDirAtomically(options.out, options.force ?? false, async (dir) => {
+  await buildDirReplacing(options.out, options.force ?? false, async (dir) => {
     await mkdir(join(dir, 'images'));
     await mkdir(join(dir, 'labels'));
     for (let i = 0; i < count; i++) {

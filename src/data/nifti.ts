@@ -109,7 +109,7 @@ function parseHeader(path: string, bytes: Uint8Array, maxVoxels: number): Parsed
   if (h.numBitsPerVoxel !== dt.bytes * 8) fail(path, 'FILE_FORMAT', `bitpix ${h.numBitsPerVoxel} does not match datatype ${dt.name} (${dt.bytes * 8})`);
   const voxels = shape[0] * shape[1] * shape[2];
   if (voxels > maxVoxels) {
-    fail(path, 'TOO_LARGE', `header claims ${shape.join('×')} = ${voxels} voxels, above the limit of ${maxVoxels}`, 'raise the limit (maxVoxels / --max-voxels) if the file is genuine');
+    fail(path, 'TOO_LARGE', `header claims ${shape.join('×')} = ${voxels} voxels, above the limit of ${maxVoxels}`, 'if the file is genuine, raise the limit with --max-voxels N (train, segment, ablate, evaluate, info; library: maxVoxels)');
   }
   const voxOffset = h.vox_offset;
   if (!Number.isInteger(voxOffset) || voxOffset < SINGLE_FILE_OFFSET) fail(path, 'FILE_FORMAT', `vox_offset must be an integer ≥ 352, got ${voxOffset}`);
@@ -169,7 +169,7 @@ export async function readNifti(path: string, options: ReadOptions = {}): Promis
     if (sanitised > 0 && options.nonFinite !== 'zero') {
       const [nx, ny] = header.shape;
       const at = [first % nx, Math.floor(first / nx) % ny, Math.floor(first / (nx * ny))];
-      fail(path, 'NON_FINITE', `${sanitised} voxel(s) are NaN or Inf (first at voxel (${at.join(', ')}))`, 'fix the file, or read with nonFinite: "zero" (--non-finite zero) to replace them by 0');
+      fail(path, 'NON_FINITE', `${sanitised} voxel(s) are NaN or Inf (first at voxel (${at.join(', ')}))`, 'fix the file, or pass --non-finite zero (train, segment, ablate; library: nonFinite: "zero") to read them as 0');
     }
   }
   const { shape, spacing, affine, datatype, slope, inter } = header;

@@ -26,6 +26,24 @@ export interface EmbedOptions {
   /** Dense path: memory budget for the largest feature map of one slab, in MiB (default 512). */
   slabMB?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Checked between batches and slabs: an aborted signal stops with INTERRUPTED. */
+  signal?: AbortSignal;
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new HypersegError('INTERRUPTED', 'embedding stopped');
+}
+
+/**
+ * The dense path puts every voxel's window on one resampled grid: m/p an integer and m − m/p even
+ * (p = 1 or 5 for m = 10). Throws naming the sizes that work, and the per-patch path, which takes any p.
+ */
+export function checkDensePatch(m: number, p: number): void {
+  if (Number.isInteger(m / p) && (m - m / p) % 2 === 0) return;
+  const ok = Array.from({ length: m }, (_, i) => i + 1).filter((q) => Number.isInteger(m / q) && (m - m / q) % 2 === 0);
+  throw new HypersegError('INVALID_ARGUMENT', `the dense path cannot use --patch ${p} with this model (m = ${m}): it needs m/p an integer with m − m/p even`, {
+    suggestion: `use --patch ${ok.join(' or ')}, or --path per-patch (any p, slower)`,
+  });
 }
 
 /** The inference patch side when none is given: m/2 (the paper's p = 5 for m = 10). */
@@ -69,6 +87,7 @@ export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: Reso
     let done = 0;
     let compute: number | undefined = 0; // the backend's own forward-pass time, while every reply reports it
     for (const b of voxelPatchBatches(grid, p, cfg.m, batch)) {
+      stopIfAborted(options.signal);
       const enc = await backend.encode(b.patches, b.count, cfg.m);
       compute = compute === undefined || enc.computeSeconds === undefined ? undefined : compute + enc.computeSeconds;
       for (let i = 0; i < b.count; i++) for (let t = 0; t < d; t++) mu[b.voxels[i] * d + t] = enc.mu[i * d + t];
@@ -82,14 +101,15 @@ export async function embedVolume(backend: ComputeBackend, grid: Grid, cfg: Reso
       suggestion: 'use --path per-patch for this model, or the torch backend (its dense path approximates padded encoders)',
     });
   }
+  checkDensePatch(cfg.m, p);
   const stride = cfg.m / p;
-  if (!Number.isInteger(stride)) throw new HypersegError('INVALID_ARGUMENT', `the dense path needs m/p an integer (m = ${cfg.m}, p = ${p})`);
   const planes = denseSlabPlanes(grid.shape, cfg, p, options.slabMB ?? 512);
   const lo0 = denseWindowOrigin(0, p, cfg.m);
   const hiX = denseWindowOrigin(nx - 1, p, cfg.m) + cfg.m;
   const hiY = denseWindowOrigin(ny - 1, p, cfg.m) + cfg.m;
   let slabs = 0;
   for (let z0 = 0; z0 < nz; z0 += planes) {
+    stopIfAborted(options.signal);
     const z1 = Math.min(nz, z0 + planes);
     const lo: [number, number, number] = [lo0, lo0, denseWindowOrigin(z0, p, cfg.m)];
     const hi: [number, number, number] = [hiX, hiY, denseWindowOrigin(z1 - 1, p, cfg.m) + cfg.m];

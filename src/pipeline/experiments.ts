@@ -15,13 +15,13 @@ import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
 import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
-import { casesOf, openData, type Split, truthTarget } from './inputs.js';
+import { casesOf, type ImageRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
@@ -73,6 +73,7 @@ export async function quickstartSteps(backend: BackendName, engine?: Engine): Pr
 
 export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
   const out = resolve(options.out);
+  assertFolderTarget(out);
   const log = options.onLog ?? (() => undefined);
   const backend = options.backend ?? 'torch';
   const t0 = performance.now();
@@ -105,11 +106,11 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   t = performance.now();
   const segDir = join(out, 'segmentation');
   log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
-  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
+  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
-  const baselines = await featureBaselines(data, join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0);
+  const baselines = await featureBaselines(data, join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0, {});
   const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart', extra: baselines.map((b) => tableRow(b.method, b.aggregates)) });
   secs.evaluate = (performance.now() - t) / 1000;
   secs.total = (performance.now() - t0) / 1000;
@@ -137,6 +138,8 @@ const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').re
 
 export interface AblateOptions extends ComputeChoice {
   data: string;
+  /** How image volumes are read (voxel limit, NaN/Inf). */
+  read?: ImageRead;
   out: string;
   preset?: 'small' | 'valid' | 'paper';
   steps?: number;
@@ -189,12 +192,12 @@ const FEATURE_BASELINES = [
  * local mean is what an encoder that only learned brightness would give. Each baseline in `todo` is
  * written to OUT/<its folder> as a segmentation folder; every volume is loaded once for all of them.
  */
-async function intensityBaselines(data: string, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number): Promise<void> {
-  const source = await openData([data], seed);
+async function intensityBaselines(data: string, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead): Promise<void> {
+  const source = await openData([data], seed, read);
   const summaries = todo.map((b): SegmentSummary => ({
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
-    data: { inputs: source.inputs, kind: source.kind, split }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
+    data: { inputs: source.inputs, kind: source.kind, split, ...(Object.keys(read).length ? { read } : {}) }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
   }));
   for (const ref of casesOf(source, split)) {
     const c = await ref.load();
@@ -223,8 +226,8 @@ async function intensityBaselines(data: string, out: string, todo: readonly (typ
 }
 
 /** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
-async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
-  const inputs = (await openData([data], seed)).inputs;
+async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, read: ImageRead, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
+  const inputs = (await openData([data], seed, read)).inputs;
   const todo: (typeof FEATURE_BASELINES)[number][] = [];
   for (const b of FEATURE_BASELINES) {
     const path = join(out, b.dir, 'segment.json');
@@ -243,7 +246,7 @@ async function featureBaselines(data: string, out: string, split: Split, ks: num
   }
   if (todo.length > 0) {
     log(`baselines: ${todo.map((b) => b.method).join('; ')}`);
-    await intensityBaselines(data, out, todo, split, ks, seed);
+    await intensityBaselines(data, out, todo, split, ks, seed, read);
   }
   const rows: AblationRow[] = [];
   for (const b of FEATURE_BASELINES) rows.push({ method: b.method, aggregates: (await scoreSegmentation(join(out, b.dir))).aggregates });
@@ -252,11 +255,13 @@ async function featureBaselines(data: string, out: string, split: Split, ks: num
 
 export async function ablate(options: AblateOptions): Promise<{ rows: AblationRow[]; table: string; report: string }> {
   const out = resolve(options.out);
+  assertFolderTarget(out);
   const log = options.onLog ?? (() => undefined);
   const seeds = options.seeds?.length ? options.seeds : [options.seed ?? 0];
   if (new Set(seeds).size !== seeds.length || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new HypersegError('INVALID_ARGUMENT', `seeds must be different integers ≥ 0, got ${seeds.join(',')}`);
   const multi = seeds.length > 1;
-  const source = await openData([options.data], seeds[0]);
+  const read = options.read ?? {};
+  const source = await openData([options.data], seeds[0], read);
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const scored = casesOf(source, split).filter((c) => c.truth);
   if (scored.length === 0) {
@@ -270,7 +275,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   else {
     // plain NIfTI files: each label file's number of values (files: [image, truth])
     const found = new Set<number>();
-    for (const c of scored) found.add((await truthTarget(c.files[1])).k);
+    for (const c of scored) found.add((await truthTarget(c.files[1], undefined, read)).k);
     ks = [...found].sort((a, b) => a - b);
   }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
@@ -278,7 +283,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   await mkdir(out, { recursive: true });
   const rows: AblationRow[] = [];
 
-  rows.push(...(await featureBaselines(options.data, out, split, ks, seeds[0], log)));
+  rows.push(...(await featureBaselines(options.data, out, split, ks, seeds[0], read, log)));
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
@@ -293,7 +298,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const which = multi ? `${a.name}, seed ${seed}` : a.name;
       log(`${which}: training (${options.steps ?? 1500} steps)`);
       const tr = await train({
-        data: [options.data], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
+        data: [options.data], read: options.read, out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
         seed, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
         resumeHint: null,
       });
@@ -301,7 +306,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
+      await segment({ model: run, input: [options.data], read: options.read, signal: options.signal, out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;

@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { bratsSplit, listBratsCases, loadBratsCase } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
-import { type NiftiHeader, labelData, readNifti, scaledData } from '../data/nifti.js';
+import { type NiftiHeader, type ReadOptions, labelData, readNifti, scaledData } from '../data/nifti.js';
 import type { Shape3 } from '../types.js';
 
 export type DataKind = 'synth' | 'brats' | 'nifti';
@@ -69,22 +69,28 @@ export interface DataSource {
 const headerOf = (v: NiftiHeader): LoadedCase['header'] => ({ shape: v.shape, spacing: v.spacing, affine: v.affine, slope: v.slope, inter: v.inter });
 
 /** Opens the data named by `inputs` (one folder, or NIfTI files/folders). `seed` picks the BraTS split. */
-export async function openData(inputs: string[], seed = 0): Promise<DataSource> {
+/**
+ * How image volumes are read (`maxVoxels`, `nonFinite`: see readNifti); label volumes take only the
+ * voxel limit (NaN is never a label).
+ */
+export type ImageRead = Pick<ReadOptions, 'maxVoxels' | 'nonFinite'>;
+
+export async function openData(inputs: string[], seed = 0, read: ImageRead = {}): Promise<DataSource> {
   if (inputs.length === 0) throw new HypersegError('INVALID_ARGUMENT', 'no input data given', { suggestion: 'pass --data DIR (a `hyperseg synth` folder, a BraTS-layout folder) or NIfTI files' });
   const paths = inputs.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: no such file or folder`);
   if (paths.length === 1 && statSync(paths[0]).isDirectory()) {
     const dir = paths[0];
-    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir);
+    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read);
     const entries = await readdir(dir, { withFileTypes: true });
     if (entries.some((e) => e.isDirectory() && (existsSync(join(dir, e.name, `${e.name}_flair.nii.gz`)) || existsSync(join(dir, e.name, `${e.name}_flair.nii`))))) {
-      return openBrats(dir, seed);
+      return openBrats(dir, seed, read);
     }
   }
-  return openNiftiFiles(paths);
+  return openNiftiFiles(paths, read);
 }
 
-async function openSynth(dir: string): Promise<DataSource> {
+async function openSynth(dir: string, read: ImageRead): Promise<DataSource> {
   const m = await readSynthManifest(dir);
   const cases: CaseRef[] = m.volumes.map((v) => ({
     id: v.id,
@@ -92,10 +98,10 @@ async function openSynth(dir: string): Promise<DataSource> {
     files: [join(dir, v.image), ...Object.values(v.labels).map((l) => join(dir, l))],
     truth: Object.keys(v.labels).length > 0,
     async load(): Promise<LoadedCase> {
-      const img = await readNifti(join(dir, v.image));
+      const img = await readNifti(join(dir, v.image), read);
       const targets: Target[] = [];
       for (const [level, file] of Object.entries(v.labels).sort()) {
-        const lab = await readNifti(join(dir, file));
+        const lab = await readNifti(join(dir, file), { maxVoxels: read.maxVoxels });
         if (lab.shape.join() !== img.shape.join()) {
           throw new HypersegError('SHAPE_MISMATCH', `${join(dir, file)} has shape ${lab.shape.join('×')} but ${join(dir, v.image)} has shape ${img.shape.join('×')}`);
         }
@@ -109,7 +115,7 @@ async function openSynth(dir: string): Promise<DataSource> {
   return { kind: 'synth', inputs: [dir], cases, sampler: { rMin: 5, rMax: Math.min(35, size - 1), lMax: 15, scale: 'uniform' } };
 }
 
-async function openBrats(dir: string, seed: number): Promise<DataSource> {
+async function openBrats(dir: string, seed: number, read: ImageRead): Promise<DataSource> {
   const list = await listBratsCases(dir);
   const split = bratsSplit(list.map((c) => c.id), seed);
   const splitOf = new Map<string, CaseRef['split']>();
@@ -120,7 +126,7 @@ async function openBrats(dir: string, seed: number): Promise<DataSource> {
     files: c.seg ? [c.flair, c.seg] : [c.flair],
     truth: Boolean(c.seg),
     async load(): Promise<LoadedCase> {
-      const v = await loadBratsCase(c);
+      const v = await loadBratsCase(c, read);
       const targets: Target[] = [];
       if (v.seg) {
         const t = new Int32Array(v.seg.length);
@@ -138,8 +144,8 @@ const isNifti = (p: string) => /\.nii(\.gz)?$/i.test(p);
 const TRUTH_FILE = /_(seg|label|labels|truth|gt)\.nii(\.gz)?$/i;
 
 /** A label file as a target: k = its number of distinct values; two values: the larger is the foreground. `shape`: its image's, checked. */
-export async function truthTarget(file: string, shape?: Shape3): Promise<Target> {
-  const vol = await readNifti(file);
+export async function truthTarget(file: string, shape?: Shape3, read: ImageRead = {}): Promise<Target> {
+  const vol = await readNifti(file, { maxVoxels: read.maxVoxels });
   if (shape && vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
   const labels = labelData(vol, file);
   const classes = [...new Set(labels)].sort((a, b) => a - b);
@@ -148,7 +154,7 @@ export async function truthTarget(file: string, shape?: Shape3): Promise<Target>
   return { name: 'truth', k: classes.length, labels, classes, ...(classes.length === 2 ? { focus: classes[1] } : {}) };
 }
 
-async function openNiftiFiles(paths: string[]): Promise<DataSource> {
+async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSource> {
   const files: string[] = [];
   for (const p of paths) {
     if (statSync(p).isDirectory()) {
@@ -184,8 +190,8 @@ async function openNiftiFiles(paths: string[]): Promise<DataSource> {
     return {
       id, split: 'all', files: truthFile ? [f, truthFile] : [f], truth: Boolean(truthFile),
       async load(): Promise<LoadedCase> {
-        const v = await readNifti(f);
-        const targets = truthFile ? [await truthTarget(truthFile, v.shape)] : [];
+        const v = await readNifti(f, read);
+        const targets = truthFile ? [await truthTarget(truthFile, v.shape, read)] : [];
         return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets };
       },
     };

@@ -56,6 +56,8 @@ export interface RunReport {
   cases: CaseScore[];
   /** Extra rows (the ablation's methods) shown in the table. */
   notes: string[];
+  /** When nothing could be scored: why. */
+  unscored?: string;
 }
 
 export function meanSd(values: number[]): { mean: number; sd: number } {
@@ -75,17 +77,19 @@ export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
 }
 
 /** Scores every case and k of a segmentation folder. */
-export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[] }> {
+export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[]; unscored?: string }> {
   const root = resolve(dir);
   const summary = await readSegmentSummary(root);
-  const source = await openData(summary.data.inputs);
+  const source = await openData(summary.data.inputs, 0, summary.data.read);
   const byId = new Map(source.cases.map((c) => [c.id, c]));
   const cases: CaseScore[] = [];
+  const truthKs = new Set<number>();
   for (const entry of summary.cases) {
     const ref = byId.get(entry.id);
     if (!ref) throw new HypersegError('INVALID_INPUT', `case ${entry.id} of ${root} is no longer in ${summary.data.inputs.join(', ')}`);
     const c = await ref.load();
     for (const t of c.targets) {
+      truthKs.add(t.k);
       const file = entry.labels[String(t.k)];
       if (!file) continue; // this k was not segmented
       const vol = await readNifti(join(root, file));
@@ -122,7 +126,14 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
     }
     return a;
   });
-  return { summary, cases, aggregates };
+  // why nothing was scored, when nothing was: no truth at all, or none at the k that were clustered
+  let unscored: string | undefined;
+  if (aggregates.length === 0) {
+    unscored = truthKs.size === 0
+      ? `no ground truth for these volumes (plain NIfTI files: put NAME_seg.nii.gz beside NAME.nii.gz; a BraTS case: <case>_seg.nii.gz in its folder)`
+      : `the truth has ${[...truthKs].sort((a, b) => a - b).join(', ')} classes, and the volumes were clustered with k = ${summary.ks.join(', ')}: segment again with --k ${[...truthKs].sort((a, b) => a - b).join(',')} (or without --k)`;
+  }
+  return { summary, cases, aggregates, ...(unscored ? { unscored } : {}) };
 }
 
 const f3 = (x: { mean: number; sd: number } | undefined) => (x && Number.isFinite(x.mean) ? `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}` : '—');
@@ -157,10 +168,10 @@ export function tableHeader(aggregates: Aggregate[]): string {
 /** Evaluates DIR (a segmentation folder) and writes DIR/report.md and DIR/report.json. */
 export async function evaluateRun(dir: string, options: { title?: string; method?: string; extra?: string[] } = {}): Promise<RunReport> {
   const root = resolve(dir);
-  const { summary, cases, aggregates } = await scoreSegmentation(root);
+  const { summary, cases, aggregates, unscored } = await scoreSegmentation(root);
   const title = options.title ?? 'hyperseg segmentation report';
   const report: RunReport = {
-    format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [],
+    format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [], ...(unscored ? { unscored } : {}),
   };
   const cfg = summary.model.config;
   const method = options.method ?? `${cfg.hyperbolic ? 'hyperbolic' : 'Euclidean'}${cfg.gyroconv ? ' + gyroconv' : ''}${cfg.triplet ? ' + triplet' : ''} (${cfg.preset})`;

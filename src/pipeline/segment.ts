@@ -11,23 +11,23 @@
  */
 
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import { embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
-import { writeNifti } from '../data/nifti.js';
+import { readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
-import { type EmbedOptions, type InferencePath, defaultPatch, denseExact, embedVolume } from './embed.js';
-import { type CaseRef, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
+import { type EmbedOptions, type InferencePath, checkDensePatch, defaultPatch, denseExact, embedVolume } from './embed.js';
+import { type CaseRef, type ImageRead, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
 import { readRunConfig, readRunState } from './train.js';
 
 export interface ModelSource {
@@ -67,6 +67,8 @@ export interface SegmentOptions {
   model: string;
   modelOverride?: ModelConfig;
   input: string[];
+  /** How image volumes are read (voxel limit, NaN/Inf); recorded in segment.json for evaluate --run. */
+  read?: ImageRead;
   out: string;
   /** Cluster counts; default 2, 4, 8 and each volume's ground-truth k (3 for BraTS, a label file's number of values). */
   ks?: number[];
@@ -79,6 +81,8 @@ export interface SegmentOptions {
   device?: string;
   workers?: string[];
   seed?: number;
+  /** Ctrl-C: checked between volumes, slabs and batches; stops with INTERRUPTED, OUT left as it was. */
+  signal?: AbortSignal;
   /** k-means: voxels the centres are fitted on (0 = all), restarts. */
   fitSample?: number;
   nInit?: number;
@@ -111,7 +115,7 @@ export interface SegmentSummary {
   format: 'hyperseg-segmentation';
   version: 1;
   model: { weights: string; run?: string; config: ResolvedConfig };
-  data: { inputs: string[]; kind: string; split: Split };
+  data: { inputs: string[]; kind: string; split: Split; read?: ImageRead };
   /** Every k clustered (a volume's own list is the keys of its `labels`). */
   ks: number[];
   p: number;
@@ -178,12 +182,19 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const ks = options.ks ?? DEFAULT_KS;
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
   const log = options.onLog ?? (() => undefined);
-  const source = await openData(options.input, options.seed ?? 0);
+  const source = await openData(options.input, options.seed ?? 0, options.read);
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const cases: CaseRef[] = casesOf(source, split);
-  if (cases.length === 0) throw new HypersegError('INVALID_INPUT', `no ${split} volumes in ${options.input.join(', ')}`);
+  if (cases.length === 0) {
+    const others = source.cases.length;
+    throw new HypersegError('INVALID_INPUT', `no ${split} volumes in ${options.input.join(', ')}${others ? ` (it has ${others} in other splits)` : ''}`, {
+      suggestion: others ? 'pass --split all (or train, val) to segment them' : undefined,
+    });
+  }
   const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
+  await checkSegmentationTarget(out);
+  // every input's header before any work (a bad file late in a folder failed after the others were done)
+  for (const ref of cases) for (const f of ref.files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
 
   let model: ModelSource | null = null;
   let backend: ComputeBackend;
@@ -196,14 +207,23 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     cfg = resolveModelConfig(model.config);
     backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers });
   }
+
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
   const p = options.p ?? defaultPatch(cfg);
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
+  if (path === 'dense') {
+    try {
+      checkDensePatch(cfg.m, p);
+    } catch (e) {
+      if (owned) await backend.close();
+      throw e;
+    }
+  }
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg },
-    data: { inputs: source.inputs, kind: source.kind, split }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
+    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
   };
   try {
     if (owned && model) {
@@ -211,63 +231,88 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       await backend.loadWeights(model.weights);
     }
     summary.backend = backend.info();
-    const embedOpts: EmbedOptions = { p, path, slabMB: options.slabMB };
-    for (const [ci, ref] of cases.entries()) {
-      const c = await ref.load();
-      const dir = join(out, c.id);
-      await mkdir(dir, { recursive: true });
-      const emb = await embedVolume(backend, { data: c.image, shape: c.shape }, cfg, embedOpts);
-      for (let i = 0; i < emb.mu.length; i++) {
-        if (!Number.isFinite(emb.mu[i])) throw new HypersegError('NON_FINITE', `${c.id}: the encoder produced a non-finite embedding at voxel ${Math.floor(i / emb.d)}`);
+    const embedOpts: EmbedOptions = { p, path, slabMB: options.slabMB, signal: options.signal };
+    // Everything is written to a staging folder beside OUT and renamed into place at the end: a failure or
+    // Ctrl-C leaves OUT as it was, and a re-run replaces an earlier segmentation whole (no stale files).
+    await buildDirAtomically(out, async (stage) => {
+      for (const [ci, ref] of cases.entries()) {
+        if (options.signal?.aborted) throw new HypersegError('INTERRUPTED', 'segmentation stopped');
+        const c = await ref.load();
+        const dir = join(stage, c.id);
+        await mkdir(dir, { recursive: true });
+        const emb = await embedVolume(backend, { data: c.image, shape: c.shape }, cfg, embedOpts);
+        for (let i = 0; i < emb.mu.length; i++) {
+          if (!Number.isFinite(emb.mu[i])) throw new HypersegError('NON_FINITE', `${c.id}: the encoder produced a non-finite embedding at voxel ${Math.floor(i / emb.d)}`);
+        }
+        const tc = performance.now();
+        const entry: CaseOutput = {
+          id: c.id, shape: c.shape, files: ref.files, labels: {}, embedSeconds: emb.seconds, clusterSeconds: 0,
+          voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
+        };
+        const preds = new Map<number, Int32Array>();
+        // the truth's k joins the default list, so that every volume with truth can be scored
+        const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
+        for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+        for (const k of caseKs) {
+          const r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
+          preds.set(k, r.labels);
+          const file = `${c.id}/${c.id}_k${k}.nii.gz`;
+          await writeNifti(join(stage, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });
+          entry.labels[String(k)] = file;
+          entry.inertia[String(k)] = r.inertia;
+          entry.counts[String(k)] = r.counts;
+        }
+        entry.clusterSeconds = (performance.now() - tc) / 1000;
+        if (options.embeddings ?? true) {
+          entry.embeddings = `${c.id}/embeddings.npy`;
+          await writeNpy(join(stage, entry.embeddings), emb.mu, [c.image.length, emb.d]);
+        }
+        if (options.pictures ?? true) {
+          const focus = c.targets.length ? c.targets[c.targets.length - 1].labels : null;
+          const cols: MontageColumn[] = [{ title: 'image', labels: null }];
+          for (const k of caseKs) cols.push({ title: `k = ${k}`, labels: matchedForPicture(preds.get(k) as Int32Array, c, k) });
+          for (const t of c.targets) cols.push({ title: t.name, labels: t.labels });
+          entry.montage = `${c.id}/montage.png`;
+          await montage(c.image, c.shape, cols, pickSlices(c.shape, focus)).save(join(stage, entry.montage));
+          const kMax = Math.max(...caseKs);
+          const colourings: ArrayLike<number>[] = [matchedForPicture(preds.get(kMax) as Int32Array, c, kMax)];
+          if (focus) colourings.push(focus);
+          entry.disk = `${c.id}/disk.png`;
+          await diskPlot(emb.mu, emb.d, colourings, { hyperbolic: cfg.hyperbolic, curvature: cfg.curvature }).save(join(stage, entry.disk));
+        }
+        summary.cases.push(entry);
+        options.onCase?.(ci + 1, cases.length, c.id);
+        log(`${c.id}: ${c.shape.join('×')} embedded in ${emb.seconds.toFixed(2)} s (${path}${emb.slabs > 1 ? `, ${emb.slabs} slabs` : ''}), clustered in ${entry.clusterSeconds.toFixed(2)} s`);
       }
-      const tc = performance.now();
-      const entry: CaseOutput = {
-        id: c.id, shape: c.shape, files: ref.files, labels: {}, embedSeconds: emb.seconds, clusterSeconds: 0,
-        voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
-      };
-      const preds = new Map<number, Int32Array>();
-      // the truth's k joins the default list, so that every volume with truth can be scored
-      const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
-      for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
-      for (const k of caseKs) {
-        const r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
-        preds.set(k, r.labels);
-        const file = `${c.id}/${c.id}_k${k}.nii.gz`;
-        await writeNifti(join(out, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });
-        entry.labels[String(k)] = file;
-        entry.inertia[String(k)] = r.inertia;
-        entry.counts[String(k)] = r.counts;
-      }
-      entry.clusterSeconds = (performance.now() - tc) / 1000;
-      if (options.embeddings ?? true) {
-        entry.embeddings = `${c.id}/embeddings.npy`;
-        await writeNpy(join(out, entry.embeddings), emb.mu, [c.image.length, emb.d]);
-      }
-      if (options.pictures ?? true) {
-        const focus = c.targets.length ? c.targets[c.targets.length - 1].labels : null;
-        const cols: MontageColumn[] = [{ title: 'image', labels: null }];
-        for (const k of caseKs) cols.push({ title: `k = ${k}`, labels: matchedForPicture(preds.get(k) as Int32Array, c, k) });
-        for (const t of c.targets) cols.push({ title: t.name, labels: t.labels });
-        entry.montage = `${c.id}/montage.png`;
-        await montage(c.image, c.shape, cols, pickSlices(c.shape, focus)).save(join(out, entry.montage));
-        const kMax = Math.max(...caseKs);
-        const colourings: ArrayLike<number>[] = [matchedForPicture(preds.get(kMax) as Int32Array, c, kMax)];
-        if (focus) colourings.push(focus);
-        entry.disk = `${c.id}/disk.png`;
-        await diskPlot(emb.mu, emb.d, colourings, { hyperbolic: cfg.hyperbolic, curvature: cfg.curvature }).save(join(out, entry.disk));
-      }
-      summary.cases.push(entry);
-      options.onCase?.(ci + 1, cases.length, c.id);
-      log(`${c.id}: ${c.shape.join('×')} embedded in ${emb.seconds.toFixed(2)} s (${path}${emb.slabs > 1 ? `, ${emb.slabs} slabs` : ''}), clustered in ${entry.clusterSeconds.toFixed(2)} s`);
-    }
-    summary.seconds = (performance.now() - t0) / 1000;
-    summary.peakRssMB = process.resourceUsage().maxRSS / 1024;
-    const pid = (backend as { pid?: number }).pid;
-    const w = await peakRssOf(pid);
-    if (w !== null) summary.workerPeakRssMB = w;
-    await writeFileAtomic(join(out, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+      summary.seconds = (performance.now() - t0) / 1000;
+      summary.peakRssMB = process.resourceUsage().maxRSS / 1024;
+      const pid = (backend as { pid?: number }).pid;
+      const w = await peakRssOf(pid);
+      if (w !== null) summary.workerPeakRssMB = w;
+      await writeFileAtomic(join(stage, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+    });
     return summary;
+  } catch (e) {
+    if (e instanceof HypersegError && e.code === 'INTERRUPTED') {
+      throw new HypersegError('INTERRUPTED', `segmentation stopped after ${summary.cases.length} of ${cases.length} volumes; ${out} was left as it was`, { suggestion: 'run the same command again' });
+    }
+    throw e;
   } finally {
     if (owned) await backend.close();
+  }
+}
+
+/**
+ * OUT may be new, empty, or an earlier segmentation (it holds segment.json), which a run replaces; a file,
+ * or a folder of something else, is refused rather than mixed with or deleted.
+ */
+async function checkSegmentationTarget(out: string): Promise<void> {
+  if (!existsSync(out)) return;
+  assertFolderTarget(out);
+  const entries = await readdir(out);
+  if (entries.length > 0 && !entries.includes('segment.json')) {
+    throw new HypersegError('INVALID_ARGUMENT', `--out ${out} is a folder with other contents (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}), not an earlier segmentation`, {
+      suggestion: 'choose a new or empty folder: a segmentation replaces its folder whole',
+    });
   }
 }

@@ -22,20 +22,20 @@ import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig, type TorchBackend } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { resolveModelConfig } from '../backends/config.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
 import type { TrainStepResult } from '../backends/types.js';
-import { casesOf, openData, samplerFor, type DataKind } from './inputs.js';
+import { casesOf, type ImageRead, openData, samplerFor, type DataKind } from './inputs.js';
 
 export const RUN_VERSION = 1;
 
 export interface RunConfig {
   format: 'hyperseg-run';
   version: number;
-  data: { inputs: string[]; kind: DataKind; train: string[] };
+  data: { inputs: string[]; kind: DataKind; train: string[]; read?: ImageRead };
   model: ModelConfig;
   sampler: TripletConfig;
   seed: number;
@@ -61,6 +61,8 @@ export interface RunState {
 
 export interface TrainOptions {
   data?: string[];
+  /** How image volumes are read (voxel limit, NaN/Inf); recorded in the run, kept on resume. */
+  read?: ImageRead;
   out: string;
   backend?: BackendName;
   engine?: Engine;
@@ -180,6 +182,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k as keyof typeof was]])), Object.fromEntries(keys.map((k) => [k, now[k as keyof typeof now]])));
       }
     }
+    if (options.read && JSON.stringify(options.read) !== JSON.stringify(cfg.data.read ?? {})) throw differs('image reading', cfg.data.read ?? {}, options.read);
     if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);
     if (options.batch !== undefined && options.batch !== cfg.batch) throw differs('batch', cfg.batch, options.batch);
     if (options.steps !== undefined && options.steps !== cfg.steps) {
@@ -201,6 +204,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       };
     }
   } else {
+    assertFolderTarget(run);
     if (existsSync(join(run, 'config.json')) && !options.force) {
       throw new HypersegError('INVALID_ARGUMENT', `${run} already holds a run`, { suggestion: 'continue it with --resume, choose another --out, or pass --force to start over' });
     }
@@ -213,7 +217,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     const resolved = resolveModelConfig(model); // validates before any work
     cfg = {
       format: 'hyperseg-run', version: RUN_VERSION,
-      data: { inputs: options.data.map((p) => resolve(p)), kind: 'synth', train: [] },
+      data: { inputs: options.data.map((p) => resolve(p)), kind: 'synth', train: [], ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) },
       model: { ...model, preset: resolved.preset },
       sampler: {}, seed: options.seed ?? 0, steps, batch,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
@@ -228,7 +232,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const log = options.onLog ?? (() => undefined);
 
   // Data: the training split, loaded once.
-  const source = await openData(cfg.data.inputs, cfg.seed);
+  const source = await openData(cfg.data.inputs, cfg.seed, cfg.data.read);
   let trainCases = casesOf(source, 'train');
   if (options.resume) {
     const want = new Set(cfg.data.train);
@@ -252,9 +256,17 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     cfg.sampler = { m, rMin: o.rMin ?? s.rMin, rMax: o.rMax ?? s.rMax, lMax: o.lMax ?? s.lMax, scale: o.scale ?? s.scale };
     for (const k of ['lMin', 'rGap'] as const) if (o[k] !== undefined) cfg.sampler[k] = o[k];
     const minSide = Math.min(...volumes.flatMap((v) => v.shape));
+    const smallest = volumes.findIndex((v) => Math.min(...v.shape) === minSide);
+    const rMin = cfg.sampler.rMin ?? 5;
+    if (minSide < rMin + 2) {
+      // the sampler's own message ("need rMin < rMax, got rMax = 0") named neither the file nor the reason
+      throw new HypersegError('INVALID_INPUT', `${trainCases[smallest].files[0]} is ${volumes[smallest].shape.join('×')} voxels: too small to train on; multi-scale triplets need every side of every training volume to be at least ${rMin + 2} voxels (anchors from ${rMin} voxels, a negative beside each)`, {
+        suggestion: 'leave volumes this small out of --data (they can still be segmented)',
+      });
+    }
     resolveTripletConfig(cfg.sampler); // names the bad value before anything is written
     if (cfg.sampler.rMax! > minSide - 1) throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: rMax = ${cfg.sampler.rMax} must be below the smallest training volume's side (${minSide}), or no negative fits beside an anchor`);
-    cfg.data = { inputs: cfg.data.inputs, kind: source.kind, train: trainCases.map((c) => c.id) };
+    cfg.data = { ...cfg.data, kind: source.kind, train: trainCases.map((c) => c.id) };
     await mkdir(join(run, 'checkpoints'), { recursive: true });
     await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
   }

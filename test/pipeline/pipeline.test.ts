@@ -288,6 +288,31 @@ describe('segment and evaluate --run', () => {
     expect(existsSync(join(run, 'model.safetensors'))).toBe(true);
   }, 180_000);
 
+  it('NaN/Inf voxels and oversized volumes are refused with a hint to the flags that admit them, which train and segment take', async () => {
+    const v = synthVolume(1, 2, 20);
+    const img = Float32Array.from(v.image);
+    img[123] = Number.NaN;
+    img[4567] = Number.POSITIVE_INFINITY;
+    const file = join(dir, 'holes.nii.gz');
+    await writeNifti(file, { shape: v.shape, spacing: [1, 1, 1], data: img });
+    const run = join(dir, 'run-holes');
+    const refused = hyperseg('train', '--data', file, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/holes\.nii\.gz: 2 voxel\(s\) are NaN or Inf \(first at voxel \(3, 6, 0\)\)/);
+    expect(refused.stderr).toMatch(/hint: .*--non-finite zero/);
+    const t = hyperseg('train', '--data', file, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1', '--non-finite', 'zero');
+    expect(t.code, t.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).data.read).toEqual({ nonFinite: 'zero' });
+    const out = join(dir, 'seg-holes');
+    const s = hyperseg('segment', '--model', run, '--input', file, '--out', out, '--k', '2', '--no-pictures', '--non-finite', 'zero');
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'segment.json'), 'utf8')).data.read).toEqual({ nonFinite: 'zero' });
+    const big = hyperseg('segment', '--model', run, '--input', file, '--out', join(dir, 'seg-big'), '--max-voxels', '1000', '--non-finite', 'zero');
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(/\[TOO_LARGE\].*holes\.nii\.gz: header claims 20×20×20 = 8000 voxels, above the limit of 1000/);
+    expect(big.stderr).toMatch(/hint: .*--max-voxels N/);
+  }, 120_000);
+
   it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
     const folder = join(dir, 'labelled');
     mkdirSync(folder);

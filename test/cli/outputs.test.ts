@@ -1,0 +1,149 @@
+/**
+ * What the commands leave behind when they refuse or fail, and the checks that come before any work:
+ * model configuration values, output paths that are files or hold something else, training volumes too
+ * small to sample, and segmentations that stop half-way (built CLI, real worker, real files).
+ */
+
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveModelConfig } from '../../src/backends/config.js';
+import { writeSynthDataset } from '../../src/data/dataset.js';
+import { writeNifti } from '../../src/data/nifti.js';
+import { synthVolume } from '../../src/data/synth.js';
+import { hyperseg } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir('hyperseg-outputs-');
+const data = join(dir, 'ds');
+const run = join(dir, 'run');
+const file = join(dir, 'a-file');
+
+beforeAll(async () => {
+  await writeSynthDataset({ out: data, count: 4, size: 20, seed: 2 });
+  writeFileSync(file, 'not a folder\n');
+  const t = hyperseg('train', '--data', data, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1');
+  if (t.code !== 0) throw new Error(t.stderr);
+}, 120_000);
+
+/** Hidden staging folders a command left beside its output (there must be none). */
+const leftovers = () => readdirSync(dir).filter((n) => n.includes('.partial-'));
+
+describe('model configuration values', () => {
+  it('are checked by type and range, naming the key', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ latent_dim: 'x' }, /latent_dim must be an integer ≥ 1, got "x"/],
+      [{ latent_dim: 2.5 }, /latent_dim must be an integer ≥ 1, got 2.5/],
+      [{ lr: -1 }, /lr must be a finite number > 0, got -1/],
+      [{ curvature: 0 }, /curvature must be a finite number > 0, got 0/],
+      [{ beta: -3 }, /beta must be a finite number ≥ 0, got -3/],
+      [{ hyperbolic: 'yes' }, /hyperbolic must be true or false, got "yes"/],
+      [{ enc_channels: [8, 0] }, /enc_channels must be a non-empty list of integers ≥ 1, got \[8,0\]/],
+      [{ grad_clip: 0 }, /grad_clip must be null or a finite number > 0, got 0/],
+    ];
+    for (const [config, message] of cases) expect(() => resolveModelConfig(config), JSON.stringify(config)).toThrow(message);
+    expect(resolveModelConfig({ lr: 5e-4, grad_clip: 1, latent_dim: 4, beta: 0, hyperbolic: false, gyroconv: false, enc_channels: [4, 8, 8, 16] })).toMatchObject({ lr: 5e-4, latent_dim: 4 });
+    expect(resolveModelConfig({ grad_clip: null }).grad_clip).toBeNull();
+  });
+
+  it('train refuses a bad value before it writes the run folder', () => {
+    const cfg = join(dir, 'bad.json');
+    writeFileSync(cfg, '{"latent_dim": "x"}');
+    const r = hyperseg('train', '--data', data, '--out', join(dir, 'run-bad'), '--config', cfg);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/model config: latent_dim must be an integer ≥ 1, got "x"/);
+    expect(existsSync(join(dir, 'run-bad'))).toBe(false);
+  });
+});
+
+describe('output paths', () => {
+  it('a file given as --out is refused by every command that writes a folder', () => {
+    const commands = [
+      ['train', '--data', data, '--out', file],
+      ['segment', '--model', run, '--input', data, '--out', file, '--split', 'all'],
+      ['ablate', '--data', data, '--out', file, '--steps', '1'],
+      ['synth', '--out', file, '--count', '2', '--size', '16'],
+    ];
+    const none = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-none'));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no test volumes in .*ds \(it has 4 in other splits\)\n  hint: pass --split all/);
+    for (const args of commands) {
+      const r = hyperseg(...args);
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args[0]).toMatch(/a-file is a file, not a folder/);
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a folder\n');
+  });
+
+  it('segment replaces an earlier segmentation whole, and refuses a folder of other things', () => {
+    const out = join(dir, 'seg');
+    const first = hyperseg('segment', '--model', run, '--input', data, '--out', out, '--k', '2,3', '--no-pictures', '--split', 'all');
+    expect(first.code, first.stderr).toBe(0);
+    const id = readdirSync(out).find((n) => n.startsWith('synth_')) as string;
+    expect(existsSync(join(out, id, `${id}_k3.nii.gz`))).toBe(true);
+    const second = hyperseg('segment', '--model', run, '--input', data, '--out', out, '--k', '2', '--no-pictures', '--split', 'all');
+    expect(second.code, second.stderr).toBe(0);
+    expect(readdirSync(join(out, id)).sort()).toEqual(['embeddings.npy', `${id}_k2.nii.gz`]); // no stale k = 3 labels
+    const foreign = join(dir, 'mine');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'keep me');
+    const r = hyperseg('segment', '--model', run, '--input', data, '--out', foreign, '--k', '2', '--split', 'all');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/mine is a folder with other contents \(notes\.txt\), not an earlier segmentation/);
+    expect(readdirSync(foreign)).toEqual(['notes.txt']);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+
+  it('a segmentation that fails half-way leaves no output folder and no staging folder', async () => {
+    const folder = join(dir, 'plain');
+    mkdirSync(folder);
+    const v = synthVolume(1, 2, 20);
+    await writeNifti(join(folder, 'a.nii.gz'), { shape: v.shape, spacing: [1, 1, 1], data: v.image });
+    copyFileSync(join(folder, 'a.nii.gz'), join(folder, 'b.nii.gz'));
+    const whole = readFileSync(join(folder, 'a.nii.gz'));
+    writeFileSync(join(folder, 'c.nii.gz'), whole.subarray(0, Math.floor(whole.length * 0.6))); // a readable header, truncated data
+    const out = join(dir, 'seg-broken');
+    const r = hyperseg('segment', '--model', run, '--input', folder, '--out', out, '--k', '2', '--no-pictures');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/c\.nii\.gz/);
+    expect(existsSync(out)).toBe(false); // a/ and b/ were written into it before
+    const missing = hyperseg('segment', '--model', join(dir, 'no-such-run'), '--input', folder, '--out', join(dir, 'seg-nomodel'));
+    expect(missing.code).toBe(1);
+    expect(existsSync(join(dir, 'seg-nomodel'))).toBe(false); // an empty folder was left before
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+});
+
+describe('evaluate --run', () => {
+  it('says why nothing was scored when no k matches the truth, and k lists are refused with a value twice or an empty entry', () => {
+    const out = join(dir, 'seg-k3');
+    const s = hyperseg('segment', '--model', run, '--input', data, '--out', out, '--k', '3', '--split', 'all', '--no-pictures');
+    expect(s.code, s.stderr).toBe(0);
+    const e = hyperseg('evaluate', '--run', out);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/nothing to score: the truth has 2, 4, 8 classes, and the volumes were clustered with k = 3: segment again with --k 2,4,8/);
+    const patch = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-p4'), '--patch', '4', '--split', 'all');
+    expect(patch.code).toBe(2);
+    expect(patch.stderr).toMatch(/the dense path cannot use --patch 4 with this model \(m = 10\)[^]*hint: use --patch 1 or 5, or --path per-patch/);
+    expect(existsSync(join(dir, 'seg-p4'))).toBe(false);
+    for (const k of ['2,2', '2,,4']) {
+      const r = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-kk'), '--k', k);
+      expect(r.code, k).toBe(2);
+      expect(r.stderr, k).toMatch(k === '2,2' ? /--k lists a value twice: '2,2'/ : /--k must be a comma-separated list of integers, got '2,,4'/);
+    }
+  }, 60_000);
+});
+
+describe('training volumes', () => {
+  it('too small to sample triplets from are refused, naming the file', async () => {
+    const folder = join(dir, 'tiny');
+    mkdirSync(folder);
+    const v = synthVolume(1, 2, 20);
+    await writeNifti(join(folder, 'big.nii.gz'), { shape: v.shape, spacing: [1, 1, 1], data: v.image });
+    await writeNifti(join(folder, 'flat.nii.gz'), { shape: [24, 24, 1], spacing: [1, 1, 1], data: new Float32Array(24 * 24).map((_, i) => i % 7) });
+    const r = hyperseg('train', '--data', folder, '--out', join(dir, 'run-tiny'), '--steps', '1');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\[INVALID_INPUT\].*flat\.nii\.gz is 24×24×1 voxels: too small to train on; .* at least 7 voxels/);
+    expect(existsSync(join(dir, 'run-tiny', 'config.json'))).toBe(false);
+  }, 60_000);
+});
