@@ -35,6 +35,22 @@ export interface ModelSource {
   weights: string;
   /** The run folder, when the model came from one. */
   run?: string;
+  /** Set when the weights are an unfinished run's latest checkpoint. */
+  checkpointStep?: number;
+}
+
+/** --preset / --config describe weights that carry no configuration; for weights that do, they must agree. */
+function withOverride(config: ModelConfig, override: ModelConfig | undefined, where: string): ModelConfig {
+  if (!override || Object.keys(override).length === 0) return config;
+  const was = resolveModelConfig(config);
+  const now = resolveModelConfig({ ...config, ...override });
+  const keys = (Object.keys(now) as (keyof typeof now)[]).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  if (keys.length > 0) {
+    throw new HypersegError('INVALID_ARGUMENT', `${where} was trained with ${keys.map((k) => `${k} ${JSON.stringify(was[k])}`).join(', ')}; --preset/--config ask for ${keys.map((k) => `${k} ${JSON.stringify(now[k])}`).join(', ')}`, {
+      suggestion: '--preset and --config describe weights that carry no configuration; drop them for these',
+    });
+  }
+  return config;
 }
 
 /** A run folder (its final weights, else its latest checkpoint) or a weights file (config from its metadata or sidecar). */
@@ -44,12 +60,14 @@ export async function resolveModel(path: string, override?: ModelConfig): Promis
   if (statSync(p).isDirectory()) {
     const cfg = await readRunConfig(p);
     let weights = join(p, 'model.safetensors');
+    let checkpointStep: number | undefined;
     if (!existsSync(weights)) {
       const st = await readRunState(p);
       if (!st) throw new HypersegError('FILE_NOT_FOUND', `${p}: the run has no weights yet (no model.safetensors, no checkpoint)`, { suggestion: 'train it first: hyperseg train --resume RUN' });
       weights = join(p, st.checkpoint);
+      checkpointStep = st.step;
     }
-    return { config: { ...cfg.model, ...(override ?? {}) }, weights, run: p };
+    return { config: withOverride(cfg.model, override, p), weights, run: p, ...(checkpointStep !== undefined ? { checkpointStep } : {}) };
   }
   let config: ModelConfig | undefined;
   const { metadata } = await readSafetensors(p);
@@ -58,7 +76,7 @@ export async function resolveModel(path: string, override?: ModelConfig): Promis
   if (!config && !override) {
     throw new HypersegError('INVALID_INPUT', `${p}: the weights carry no model configuration`, { suggestion: 'pass --preset or --config FILE describing the model' });
   }
-  const merged = { ...(config ?? {}), ...(override ?? {}) } as ModelConfig & { min_scale?: number };
+  const merged = { ...(config ? withOverride(config, override, p) : override) } as ModelConfig & { min_scale?: number };
   delete merged.min_scale;
   return { config: merged, weights: p };
 }
@@ -205,6 +223,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   } else {
     model = await resolveModel(options.model, options.modelOverride);
     cfg = resolveModelConfig(model.config);
+    if (model.checkpointStep !== undefined) log(`${model.run}: unfinished run; segmenting with its checkpoint of step ${model.checkpointStep}`);
     backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers });
   }
 

@@ -4,7 +4,7 @@
  * small to sample, and segmentations that stop half-way (built CLI, real worker, real files).
  */
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig } from '../../src/backends/config.js';
@@ -126,6 +126,15 @@ describe('evaluate --run', () => {
     expect(patch.code).toBe(2);
     expect(patch.stderr).toMatch(/the dense path cannot use --patch 4 with this model \(m = 10\)[^]*hint: use --patch 1 or 5, or --path per-patch/);
     expect(existsSync(join(dir, 'seg-p4'))).toBe(false);
+    const preset = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-valid'), '--preset', 'valid', '--split', 'all');
+    expect(preset.code).toBe(2); // it was ignored before
+    expect(preset.stderr).toMatch(/run was trained with preset "small", .*; --preset\/--config ask for preset "valid"/);
+    const unfinished = join(dir, 'run-unfinished');
+    cpSync(run, unfinished, { recursive: true });
+    rmSync(join(unfinished, 'model.safetensors'));
+    const u = hyperseg('segment', '--model', unfinished, '--input', data, '--out', join(dir, 'seg-unfinished'), '--k', '2', '--split', 'all', '--no-pictures');
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stderr).toMatch(/run-unfinished: unfinished run; segmenting with its checkpoint of step 1/);
     for (const k of ['2,2', '2,,4']) {
       const r = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-kk'), '--k', k);
       expect(r.code, k).toBe(2);
