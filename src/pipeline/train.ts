@@ -267,8 +267,6 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     resolveTripletConfig(cfg.sampler); // names the bad value before anything is written
     if (cfg.sampler.rMax! > minSide - 1) throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: rMax = ${cfg.sampler.rMax} must be below the smallest training volume's side (${minSide}), or no negative fits beside an anchor`);
     cfg.data = { ...cfg.data, kind: source.kind, train: trainCases.map((c) => c.id) };
-    await mkdir(join(run, 'checkpoints'), { recursive: true });
-    await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
   }
   log(`training on ${volumes.length} ${source.kind} volume(s), ${cfg.steps} steps of ${cfg.batch} triplets, backend ${cfg.backend}`);
 
@@ -293,6 +291,9 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       await truncateMetrics(metricsPath, state.step);
       log(`resumed from step ${state.step} (${state.checkpoint})`);
     } else {
+      // the run folder appears once the model is built: a configuration the backend refuses leaves nothing
+      await mkdir(join(run, 'checkpoints'), { recursive: true });
+      await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
       await writeFileAtomic(metricsPath, '');
     }
     let pendingLines: string[] = [];
