@@ -21,6 +21,11 @@ const DEFAULTS: ResolvedConfig = {
   squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3, autoencoder: false, iwae: false,
 };
 
+/** The keys on which two resolved configurations differ (none: the same model). */
+export function configDifferences(a: ResolvedConfig, b: ResolvedConfig): (keyof ResolvedConfig)[] {
+  return (Object.keys(a) as (keyof ResolvedConfig)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
 export function featureSizes(c: ResolvedConfig): number[] {
   const sizes = [c.m];
   for (const s of c.strides) sizes.push(Math.floor((sizes[sizes.length - 1] + 2 * c.padding - c.kernel) / s) + 1);

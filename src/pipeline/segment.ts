@@ -14,7 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
-import { embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
+import { configDifferences, embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
 import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from '../data/atomic.js';
@@ -44,7 +44,7 @@ function withOverride(config: ModelConfig, override: ModelConfig | undefined, wh
   if (!override || Object.keys(override).length === 0) return config;
   const was = resolveModelConfig(config);
   const now = resolveModelConfig({ ...config, ...override });
-  const keys = (Object.keys(now) as (keyof typeof now)[]).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
+  const keys = configDifferences(was, now);
   if (keys.length > 0) {
     throw new HypersegError('INVALID_ARGUMENT', `${where} was trained with ${keys.map((k) => `${k} ${JSON.stringify(was[k])}`).join(', ')}; --preset/--config ask for ${keys.map((k) => `${k} ${JSON.stringify(now[k])}`).join(', ')}`, {
       suggestion: '--preset and --config describe weights that carry no configuration; drop them for these',
@@ -215,29 +215,21 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   for (const ref of cases) for (const f of ref.files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
 
   let model: ModelSource | null = null;
-  let backend: ComputeBackend;
   let cfg: ResolvedConfig;
   const owned = !options.backendInstance;
   if (options.backendInstance) {
-    ({ backend, config: cfg } = options.backendInstance);
+    cfg = options.backendInstance.config;
   } else {
     model = await resolveModel(options.model, options.modelOverride);
     cfg = resolveModelConfig(model.config);
     if (model.checkpointStep !== undefined) log(`${model.run}: unfinished run; segmenting with its checkpoint of step ${model.checkpointStep}`);
-    backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers });
   }
-
   // p = m/2 by default: the paper's p = 5 for m = 10, and the dense path's windows stay on its grid
   const p = options.p ?? defaultPatch(cfg);
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
-  if (path === 'dense') {
-    try {
-      checkDensePatch(cfg.m, p);
-    } catch (e) {
-      if (owned) await backend.close();
-      throw e;
-    }
-  }
+  if (path === 'dense') checkDensePatch(cfg.m, p); // before a worker starts
+  const backend: ComputeBackend = options.backendInstance?.backend
+    ?? (await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers }));
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,

@@ -21,7 +21,7 @@ import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig, type TorchBackend } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { resolveModelConfig } from '../backends/config.js';
+import { configDifferences, resolveModelConfig } from '../backends/config.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
@@ -177,10 +177,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     if (options.model && Object.keys(options.model).length > 0) {
       const was = resolveModelConfig(cfg.model);
       const now = resolveModelConfig(options.model);
-      if (JSON.stringify(was) !== JSON.stringify(now)) {
-        const keys = Object.keys(was).filter((k) => JSON.stringify(was[k as keyof typeof was]) !== JSON.stringify(now[k as keyof typeof now]));
-        throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k as keyof typeof was]])), Object.fromEntries(keys.map((k) => [k, now[k as keyof typeof now]])));
-      }
+      const keys = configDifferences(was, now);
+      if (keys.length > 0) throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k]])), Object.fromEntries(keys.map((k) => [k, now[k]])));
     }
     if (options.read && JSON.stringify(options.read) !== JSON.stringify(cfg.data.read ?? {})) throw differs('image reading', cfg.data.read ?? {}, options.read);
     if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);
