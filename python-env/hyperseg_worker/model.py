@@ -266,13 +266,19 @@ def build_model(config: dict, seed: int) -> tuple[HyperbolicVAE, torch.optim.Opt
 
 
 class NonFiniteLoss(ValueError):
-    """A train step whose loss terms are not all finite (on any member of a data-parallel group);
-    the step was not applied."""
+    """A train step whose loss terms or gradients are not all finite (on any member of a
+    data-parallel group); the step was not applied."""
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict, bad_grad: str | None = None, elsewhere: bool = False):
         self.values = values
         shown = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
-        super().__init__(f"the loss is not finite ({shown}); the weights were not updated")
+        if elsewhere:
+            what = f"another member of the data-parallel group has a non-finite loss or gradient (here: {shown})"
+        elif not all(math.isfinite(v) for v in values.values()):
+            what = f"the loss is not finite ({shown})"
+        else:
+            what = f"the gradient of {bad_grad} is not finite (loss terms: {shown})"
+        super().__init__(f"{what}; the weights were not updated")
 
 
 def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None, shard: tuple[int, int] | None = None) -> dict:
@@ -296,7 +302,6 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
     out = model.loss(anchor, positive, negative, generator, eps)
     out["loss"].backward()
     values = {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
-    bad = not all(math.isfinite(v) for v in values.values())
     if shard is not None:
         import torch.distributed as dist
 
@@ -306,13 +311,20 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
                 continue
             prm.grad.mul_(share)
             dist.all_reduce(prm.grad)
+    # a non-finite loss term or gradient (after the all-reduce: the same gradients on every member)
+    local = not all(math.isfinite(v) for v in values.values())
+    bad_grad = next((name for name, prm in model.named_parameters() if prm.grad is not None and not bool(torch.isfinite(prm.grad).all())), None)
+    bad = local or bad_grad is not None
+    elsewhere = False
+    if shard is not None:
         flag = torch.tensor([1.0 if bad else 0.0], device=anchor.device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)  # every member skips the step together
-        bad = bool(flag.item() > 0)
+        elsewhere = bool(flag.item() > 0) and not bad
+        bad = bad or elsewhere
     if bad:
         # the weights and Adam state stay as they were: the step is refused, not applied
         opt.zero_grad(set_to_none=True)
-        raise NonFiniteLoss(values)
+        raise NonFiniteLoss(values, bad_grad, elsewhere)
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     opt.step()

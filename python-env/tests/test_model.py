@@ -186,6 +186,16 @@ def test_a_non_finite_loss_is_refused_and_changes_nothing():
     assert all(p.grad is None for p in model.parameters())
     assert math.isfinite(train_step(model, opt, x, x, -x, g)["loss"])  # and training goes on
 
+    # finite loss terms, an infinite gradient (a hook stands in for an overflow in a backward pass)
+    name, prm = next(iter(model.named_parameters()))
+    hook = prm.register_hook(lambda grad: grad * float("inf"))
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(NonFiniteLoss, match=rf"the gradient of {name} is not finite \(loss terms: loss [0-9.e+-]+, .*the weights were not updated"):
+        train_step(model, opt, x, x, -x, g)
+    hook.remove()
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, weights[k]), k
+
 
 def test_configs_are_validated():
     with pytest.raises(ValueError, match="unknown preset"):

@@ -94,7 +94,7 @@ function checkTypes(config: ModelConfig): void {
     } else if (NON_NEGATIVE.includes(key)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad(key, 'a finite number ≥ 0', value);
     } else if (key === 'grad_clip') {
-      if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) throw bad(key, 'null or a finite number > 0', value);
+      if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw bad(key, 'null or a finite number ≥ 0 (0 or null: no clipping)', value);
     } else if (Array.isArray(def)) {
       if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw bad(key, 'a non-empty list of integers ≥ 1', value);
     } else if (typeof def === 'boolean') {

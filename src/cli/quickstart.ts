@@ -97,7 +97,7 @@ export function registerAblate(program: Command): void {
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--preset <name>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
-    .option('--steps <n>', 'train steps per configuration', parseIntOption('--steps', 1, 10_000_000), 1500)
+    .option('--steps <n>', 'train steps per configuration (default: the folder\'s earlier budget, else 1500)', parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
     .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
     .option('--seeds <list>', 'train every configuration once per seed and report mean ± sd over seeds (e.g. 0,1,2; overrides --seed)', parseIntList('--seeds'))

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 
@@ -32,12 +32,13 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
   const target = resolve(out);
   assertFolderTarget(target);
   await mkdir(dirname(target), { recursive: true });
+  await removeStaleStaging(target);
   const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const old = `${tmp}.old`;
   await mkdir(tmp, { recursive: true });
   try {
     const result = await build(tmp);
     if (existsSync(target)) {
-      const old = `${tmp}.old`;
       await rename(target, old);
       await rename(tmp, target);
       await rm(old, { recursive: true, force: true });
@@ -46,7 +47,31 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
     }
     return result;
   } catch (e) {
+    if (!existsSync(target) && existsSync(old)) await rename(old, target).catch(() => undefined); // the swap failed half-way: put it back
     await rm(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Whether a process id is alive (signal 0 tests without signalling; EPERM: alive, not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes staging folders of `target` left by processes that no longer run (killed, or quit by a second
+ * Ctrl-C, before they could clean up); a live process's are left alone.
+ */
+async function removeStaleStaging(target: string): Promise<void> {
+  const prefix = `.${basename(target)}.partial-`;
+  for (const name of await readdir(dirname(target))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(join(dirname(target), name), { recursive: true, force: true });
   }
 }

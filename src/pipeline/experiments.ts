@@ -21,7 +21,7 @@ import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
-import { casesOf, type ImageRead, openData, type Split, truthTarget } from './inputs.js';
+import { casesOf, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
@@ -94,7 +94,8 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
   log(`2/4 ${resume ? 'resuming' : 'training'} the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
   const tr = await train({
-    data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps,
+    // a re-run without --steps continues (or reuses) the run as it was, whatever budget it was given
+    data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps: resume && options.steps === undefined ? undefined : steps,
     batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
     resumeHint: null, // the quickstart says how to continue (run it again)
   });
@@ -106,7 +107,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   t = performance.now();
   const segDir = join(out, 'segmentation');
   log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
-  const seg = await segment({ model: run, input: [data], out: segDir, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
+  const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
@@ -197,7 +198,7 @@ async function intensityBaselines(data: string, out: string, todo: readonly (typ
   const summaries = todo.map((b): SegmentSummary => ({
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
-    data: { inputs: source.inputs, kind: source.kind, split, ...(Object.keys(read).length ? { read } : {}) }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
+    data: { inputs: source.inputs, kind: source.kind, split, ...(Object.keys(normaliseRead(read)).length ? { read: normaliseRead(read) } : {}) }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
   }));
   for (const ref of casesOf(source, split)) {
     const c = await ref.load();
@@ -227,7 +228,8 @@ async function intensityBaselines(data: string, out: string, todo: readonly (typ
 
 /** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
 async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, read: ImageRead, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
-  const inputs = (await openData([data], seed, read)).inputs;
+  const source = await openData([data], seed, read);
+  const ids = casesOf(source, split).map((c) => c.id);
   const todo: (typeof FEATURE_BASELINES)[number][] = [];
   for (const b of FEATURE_BASELINES) {
     const path = join(out, b.dir, 'segment.json');
@@ -237,9 +239,11 @@ async function featureBaselines(data: string, out: string, split: Split, ks: num
     }
     // reused only when it scored the same volumes the same way (a folder of an earlier ablation on other data must not)
     const was = await readJsonFile<SegmentSummary>(path, 'a baseline segmentation summary');
-    const same = JSON.stringify(was.data?.inputs) === JSON.stringify(inputs) && was.data?.split === split && JSON.stringify(was.ks) === JSON.stringify(ks);
+    const wasIds = (was.cases ?? []).map((c) => c.id);
+    const same = JSON.stringify(was.data?.inputs) === JSON.stringify(source.inputs) && JSON.stringify(wasIds) === JSON.stringify(ids)
+      && JSON.stringify(was.ks) === JSON.stringify(ks) && JSON.stringify(normaliseRead(was.data?.read)) === JSON.stringify(read);
     if (!same) {
-      throw new HypersegError('INVALID_ARGUMENT', `${out} holds an ablation of other data or settings: ${path} clustered ${JSON.stringify(was.data?.inputs)} (${was.data?.split} split, k = ${was.ks?.join(', ')}), this run asks for ${JSON.stringify(inputs)} (${split} split, k = ${ks.join(', ')})`, {
+      throw new HypersegError('INVALID_ARGUMENT', `${out} holds an ablation of other data or settings: ${path} clustered ${JSON.stringify(was.data?.inputs)} (${wasIds.length} ${was.data?.split} volumes, k = ${was.ks?.join(', ')}), this run asks for ${JSON.stringify(source.inputs)} (${ids.length} ${split} volumes, k = ${ks.join(', ')})`, {
         suggestion: 'choose another --out for this data, or re-run with the data and options it was made with',
       });
     }
@@ -260,8 +264,14 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const seeds = options.seeds?.length ? options.seeds : [options.seed ?? 0];
   if (new Set(seeds).size !== seeds.length || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new HypersegError('INVALID_ARGUMENT', `seeds must be different integers ≥ 0, got ${seeds.join(',')}`);
   const multi = seeds.length > 1;
-  const read = options.read ?? {};
+  const read = normaliseRead(options.read);
   const source = await openData([options.data], seeds[0], read);
+  // the budget: as asked, else the one this folder was started with (a plain re-run must not extend every run), else 1,500
+  let earlier: number | undefined;
+  for (const f of ['ablate-budget.json', 'ablation.json']) {
+    if (earlier === undefined && existsSync(join(out, f))) earlier = (await readJsonFile<{ steps?: number }>(join(out, f), 'the earlier ablation budget')).steps;
+  }
+  const stepsPer = options.steps ?? earlier ?? 1500;
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const scored = casesOf(source, split).filter((c) => c.truth);
   if (scored.length === 0) {
@@ -281,6 +291,8 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
   await mkdir(out, { recursive: true });
+  // the budget the folder was started with; a larger one replaces it once every run has reached it
+  if (!existsSync(join(out, 'ablate-budget.json'))) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   const rows: AblationRow[] = [];
 
   rows.push(...(await featureBaselines(options.data, out, split, ks, seeds[0], read, log)));
@@ -296,17 +308,17 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const run = join(dir, 'run');
       const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
       const which = multi ? `${a.name}, seed ${seed}` : a.name;
-      log(`${which}: training (${options.steps ?? 1500} steps)`);
+      log(`${which}: training (${stepsPer} steps)`);
       const tr = await train({
-        data: [options.data], read: options.read, out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
-        seed, steps: options.steps ?? 1500, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
+        data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
+        seed, steps: stepsPer, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
         resumeHint: null,
       });
-      if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${options.steps ?? 1500}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
+      if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${stepsPer}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], read: options.read, signal: options.signal, out: segDir, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
+      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;
@@ -317,13 +329,14 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const preset = options.preset ?? 'small';
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${options.steps ?? 1500} steps of ${options.batch ?? 32} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${options.batch ?? 32} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
     '', table, '',
   ].join('\n');
+  await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: options.steps ?? 1500, seeds, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: stepsPer, seeds, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

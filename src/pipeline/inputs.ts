@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { bratsSplit, listBratsCases, loadBratsCase } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
-import { type NiftiHeader, type ReadOptions, labelData, readNifti, scaledData } from '../data/nifti.js';
+import { DEFAULT_MAX_VOXELS, type NiftiHeader, type ReadOptions, labelData, readNifti, scaledData } from '../data/nifti.js';
 import type { Shape3 } from '../types.js';
 
 export type DataKind = 'synth' | 'brats' | 'nifti';
@@ -74,6 +74,14 @@ const headerOf = (v: NiftiHeader): LoadedCase['header'] => ({ shape: v.shape, sp
  * voxel limit (NaN is never a label).
  */
 export type ImageRead = Pick<ReadOptions, 'maxVoxels' | 'nonFinite'>;
+
+/** The same reading in one form (defaults dropped, keys in one order), for recording and comparing. */
+export function normaliseRead(read: ImageRead | undefined): ImageRead {
+  return {
+    ...(read?.nonFinite === 'zero' || read?.nonFinite === 'keep' ? { nonFinite: read.nonFinite } : {}),
+    ...(read?.maxVoxels !== undefined && read.maxVoxels !== DEFAULT_MAX_VOXELS ? { maxVoxels: read.maxVoxels } : {}),
+  };
+}
 
 export async function openData(inputs: string[], seed = 0, read: ImageRead = {}): Promise<DataSource> {
   if (inputs.length === 0) throw new HypersegError('INVALID_ARGUMENT', 'no input data given', { suggestion: 'pass --data DIR (a `hyperseg synth` folder, a BraTS-layout folder) or NIfTI files' });

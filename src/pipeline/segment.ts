@@ -101,6 +101,8 @@ export interface SegmentOptions {
   seed?: number;
   /** Ctrl-C: checked between volumes, slabs and batches; stops with INTERRUPTED, OUT left as it was. */
   signal?: AbortSignal;
+  /** OUT belongs to the caller (ablate, quickstart): replace whatever it holds (an older version's half-written folder included). */
+  ownedOut?: boolean;
   /** k-means: voxels the centres are fitted on (0 = all), restarts. */
   fitSample?: number;
   nInit?: number;
@@ -210,7 +212,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     });
   }
   const out = resolve(options.out);
-  await checkSegmentationTarget(out);
+  if (!options.ownedOut) await checkSegmentationTarget(out);
   // every input's header before any work (a bad file late in a folder failed after the others were done)
   for (const ref of cases) for (const f of ref.files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
 

@@ -28,14 +28,14 @@ import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
 import type { TrainStepResult } from '../backends/types.js';
-import { casesOf, type ImageRead, openData, samplerFor, type DataKind } from './inputs.js';
+import { casesOf, type ImageRead, normaliseRead, openData, samplerFor, type DataKind } from './inputs.js';
 
 export const RUN_VERSION = 1;
 
 export interface RunConfig {
   format: 'hyperseg-run';
   version: number;
-  data: { inputs: string[]; kind: DataKind; train: string[]; read?: ImageRead };
+  data: { inputs: string[]; kind: DataKind; train: string[]; read?: ImageRead; splitSeed?: number };
   model: ModelConfig;
   sampler: TripletConfig;
   seed: number;
@@ -63,6 +63,8 @@ export interface TrainOptions {
   data?: string[];
   /** How image volumes are read (voxel limit, NaN/Inf); recorded in the run, kept on resume. */
   read?: ImageRead;
+  /** Seed of a BraTS-layout folder's train/val/test split (default: `seed`); ablate keeps one split for all seeds. */
+  splitSeed?: number;
   out: string;
   backend?: BackendName;
   engine?: Engine;
@@ -180,7 +182,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       const keys = configDifferences(was, now);
       if (keys.length > 0) throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k]])), Object.fromEntries(keys.map((k) => [k, now[k]])));
     }
-    if (options.read && JSON.stringify(options.read) !== JSON.stringify(cfg.data.read ?? {})) throw differs('image reading', cfg.data.read ?? {}, options.read);
+    if (options.read && JSON.stringify(normaliseRead(options.read)) !== JSON.stringify(normaliseRead(cfg.data.read))) throw differs('image reading', normaliseRead(cfg.data.read), normaliseRead(options.read));
     if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);
     if (options.batch !== undefined && options.batch !== cfg.batch) throw differs('batch', cfg.batch, options.batch);
     if (options.steps !== undefined && options.steps !== cfg.steps) {
@@ -192,6 +194,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       }
       cfg.steps = options.steps; // extending (or shortening an unfinished) run keeps everything else
       await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+      if (state && cfg.steps > state.step) {
+        // the earlier final weights no longer are: until the extension finishes, the run is unfinished
+        // (segment then uses, and names, its latest checkpoint)
+        for (const f of ['model.safetensors', 'model.safetensors.json']) await rm(join(run, f), { force: true });
+      }
     }
     if (state && state.step >= cfg.steps && existsSync(join(run, 'model.safetensors'))) {
       // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here).
@@ -215,7 +222,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     const resolved = resolveModelConfig(model); // validates before any work
     cfg = {
       format: 'hyperseg-run', version: RUN_VERSION,
-      data: { inputs: options.data.map((p) => resolve(p)), kind: 'synth', train: [], ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) },
+      data: {
+        inputs: options.data.map((p) => resolve(p)), kind: 'synth', train: [],
+        ...(options.read && Object.keys(options.read).length ? { read: normaliseRead(options.read) } : {}),
+        ...(options.splitSeed !== undefined ? { splitSeed: options.splitSeed } : {}),
+      },
       model: { ...model, preset: resolved.preset },
       sampler: {}, seed: options.seed ?? 0, steps, batch,
       checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.min(500, Math.ceil(steps / 4))),
@@ -224,13 +235,10 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   }
   // refused before --force clears an old run or a new one is written
   if (options.dataParallel && cfg.backend !== 'torch') throw new HypersegError('INVALID_ARGUMENT', 'data-parallel training needs the torch backend');
-  if (!options.resume && options.force) {
-    for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
-  }
   const log = options.onLog ?? (() => undefined);
 
   // Data: the training split, loaded once.
-  const source = await openData(cfg.data.inputs, cfg.seed, cfg.data.read);
+  const source = await openData(cfg.data.inputs, cfg.data.splitSeed ?? cfg.seed, cfg.data.read);
   let trainCases = casesOf(source, 'train');
   if (options.resume) {
     const want = new Set(cfg.data.train);
@@ -289,7 +297,11 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       await truncateMetrics(metricsPath, state.step);
       log(`resumed from step ${state.step} (${state.checkpoint})`);
     } else {
-      // the run folder appears once the model is built: a configuration the backend refuses leaves nothing
+      // the run folder appears (or, with --force, replaces the old run) once the model is built: a
+      // configuration the backend refuses leaves the folder as it was
+      if (options.force && !options.resume) {
+        for (const f of ['config.json', 'state.json', 'metrics.jsonl', 'model.safetensors', 'model.safetensors.json', 'checkpoints']) await rm(join(run, f), { recursive: true, force: true });
+      }
       await mkdir(join(run, 'checkpoints'), { recursive: true });
       await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
       await writeFileAtomic(metricsPath, '');

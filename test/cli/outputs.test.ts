@@ -11,6 +11,8 @@ import { resolveModelConfig } from '../../src/backends/config.js';
 import { writeSynthDataset } from '../../src/data/dataset.js';
 import { writeNifti } from '../../src/data/nifti.js';
 import { synthVolume } from '../../src/data/synth.js';
+import { HypersegError } from '../../src/errors.js';
+import { segment } from '../../src/pipeline/segment.js';
 import { hyperseg } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -39,11 +41,12 @@ describe('model configuration values', () => {
       [{ beta: -3 }, /beta must be a finite number ≥ 0, got -3/],
       [{ hyperbolic: 'yes' }, /hyperbolic must be true or false, got "yes"/],
       [{ enc_channels: [8, 0] }, /enc_channels must be a non-empty list of integers ≥ 1, got \[8,0\]/],
-      [{ grad_clip: 0 }, /grad_clip must be null or a finite number > 0, got 0/],
+      [{ grad_clip: -1 }, /grad_clip must be null or a finite number ≥ 0 \(0 or null: no clipping\), got -1/],
     ];
     for (const [config, message] of cases) expect(() => resolveModelConfig(config), JSON.stringify(config)).toThrow(message);
     expect(resolveModelConfig({ lr: 5e-4, grad_clip: 1, latent_dim: 4, beta: 0, hyperbolic: false, gyroconv: false, enc_channels: [4, 8, 8, 16] })).toMatchObject({ lr: 5e-4, latent_dim: 4 });
     expect(resolveModelConfig({ grad_clip: null }).grad_clip).toBeNull();
+    expect(resolveModelConfig({ grad_clip: 0 }).grad_clip).toBe(0); // the worker's "off", as runs may have recorded it
   });
 
   it('train refuses a bad value before it writes the run folder', () => {
@@ -81,9 +84,19 @@ describe('output paths', () => {
     expect(first.code, first.stderr).toBe(0);
     const id = readdirSync(out).find((n) => n.startsWith('synth_')) as string;
     expect(existsSync(join(out, id, `${id}_k3.nii.gz`))).toBe(true);
+    expect(hyperseg('evaluate', '--run', out).code).toBe(0); // report.md and report.json join segment.json
+    // staging folders of processes that are gone are cleared; a live process's are not
+    const stale = join(dir, '.seg.partial-999999999-abcdef');
+    const live = join(dir, `.seg.partial-${process.pid}-abcdef`);
+    mkdirSync(stale);
+    mkdirSync(live);
     const second = hyperseg('segment', '--model', run, '--input', data, '--out', out, '--k', '2', '--no-pictures', '--split', 'all');
     expect(second.code, second.stderr).toBe(0);
     expect(readdirSync(join(out, id)).sort()).toEqual(['embeddings.npy', `${id}_k2.nii.gz`]); // no stale k = 3 labels
+    expect(readdirSync(out).filter((n) => !n.startsWith('synth_')).sort()).toEqual(['segment.json']); // nor the old report
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    rmSync(live, { recursive: true });
     const foreign = join(dir, 'mine');
     mkdirSync(foreign);
     writeFileSync(join(foreign, 'notes.txt'), 'keep me');
@@ -107,6 +120,16 @@ describe('output paths', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/c\.nii\.gz/);
     expect(existsSync(out)).toBe(false); // a/ and b/ were written into it before
+    // a file whose header is bad is found before any volume is embedded
+    const bad = join(dir, 'plain-bad');
+    mkdirSync(bad);
+    copyFileSync(join(folder, 'a.nii.gz'), join(bad, 'a.nii.gz'));
+    writeFileSync(join(bad, 'b.nii'), Buffer.alloc(400, 7));
+    const early = hyperseg('segment', '--model', run, '--input', bad, '--out', join(dir, 'seg-bad'), '--k', '2', '--no-pictures');
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/b\.nii/);
+    expect(early.stderr).not.toMatch(/embedded/);
+    expect(existsSync(join(dir, 'seg-bad'))).toBe(false);
     const missing = hyperseg('segment', '--model', join(dir, 'no-such-run'), '--input', folder, '--out', join(dir, 'seg-nomodel'));
     expect(missing.code).toBe(1);
     expect(existsSync(join(dir, 'seg-nomodel'))).toBe(false); // an empty folder was left before
@@ -140,6 +163,20 @@ describe('evaluate --run', () => {
       expect(r.code, k).toBe(2);
       expect(r.stderr, k).toMatch(k === '2,2' ? /--k lists a value twice: '2,2'/ : /--k must be a comma-separated list of integers, got '2,,4'/);
     }
+  }, 60_000);
+});
+
+describe('segment (library)', () => {
+  it('stopped by its signal: INTERRUPTED, and the output folder as it was', async () => {
+    const out = join(dir, 'seg-stopped');
+    const controller = new AbortController();
+    controller.abort();
+    const err = await segment({ model: run, input: [data], out, split: 'all', ks: [2], pictures: false, signal: controller.signal, threads: 1 }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(HypersegError);
+    expect((err as HypersegError).code).toBe('INTERRUPTED');
+    expect((err as HypersegError).message).toMatch(/segmentation stopped after 0 of 4 volumes; .*seg-stopped was left as it was/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
   }, 60_000);
 });
 

@@ -115,11 +115,16 @@ describe('ablate', () => {
     expect(again.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
     expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
 
+    // without --steps a re-run keeps the folder's budget (it took 1,500 and extended every run before)
+    const plain = await ablate({ ...options, steps: undefined });
+    expect(plain.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
+    expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
+
     // the folder's models and baselines belong to that data and budget: other data, a shorter budget,
     // another batch or preset are refused before anything is trained (they gave a mixed table before)
     const other = join(dir, 'other-ds');
     await writeSynthDataset({ out: other, count: 6, size: SIZE, seed: SEED + 1 });
-    await expect(ablate({ ...options, data: other })).rejects.toThrow(/holds an ablation of other data or settings: .*baseline-intensity.*segment\.json clustered \[.*ds.*\] \(test split, k = 2, 4, 8\), this run asks for \[.*other-ds.*\]/);
+    await expect(ablate({ ...options, data: other })).rejects.toThrow(/holds an ablation of other data or settings: .*baseline-intensity.*segment\.json clustered \[.*ds.*\] \(1 test volumes, k = 2, 4, 8\), this run asks for \[.*other-ds.*\] \(1 test volumes/);
     await expect(ablate({ ...options, steps: 2 })).rejects.toThrow(/has already trained 3 steps; --steps 2 would not continue it/);
     await expect(ablate({ ...options, batch: 4 })).rejects.toThrow(/was trained with batch 8, not 4/);
     await expect(ablate({ ...options, preset: 'valid' })).rejects.toThrow(/was trained with model \(.*\).*"preset":"small".*, not .*"preset":"valid"/);
