@@ -267,7 +267,14 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
         for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
         for (const k of caseKs) {
-          const r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
+          let r: ReturnType<typeof clusterEmbeddings>;
+          try {
+            r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
+          } catch (e) {
+            // name the volume (k-means alone knows only its point count)
+            if (e instanceof HypersegError) throw new HypersegError(e.code, `${ref.files[0]} (${c.shape.join('×')} voxels), k = ${k}: ${e.message}`, { suggestion: e.suggestion });
+            throw e;
+          }
           preds.set(k, r.labels);
           const file = `${c.id}/${c.id}_k${k}.nii.gz`;
           await writeNifti(join(stage, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });

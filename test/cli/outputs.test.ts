@@ -130,6 +130,13 @@ describe('output paths', () => {
     expect(early.stderr).toMatch(/b\.nii/);
     expect(early.stderr).not.toMatch(/embedded/);
     expect(existsSync(join(dir, 'seg-bad'))).toBe(false);
+    // more clusters than voxels: the error names the volume (k-means alone knew only its point count)
+    const small = join(dir, 'small.nii.gz');
+    await writeNifti(small, { shape: [4, 4, 4], spacing: [1, 1, 1], data: Float32Array.from({ length: 64 }, (_, i) => i % 5) });
+    const many = hyperseg('segment', '--model', run, '--input', small, '--out', join(dir, 'seg-many'), '--k', '100', '--no-pictures');
+    expect(many.code).not.toBe(0);
+    expect(many.stderr).toMatch(/small\.nii\.gz \(4×4×4 voxels\), k = 100: /);
+    expect(existsSync(join(dir, 'seg-many'))).toBe(false);
     const missing = hyperseg('segment', '--model', join(dir, 'no-such-run'), '--input', folder, '--out', join(dir, 'seg-nomodel'));
     expect(missing.code).toBe(1);
     expect(existsSync(join(dir, 'seg-nomodel'))).toBe(false); // an empty folder was left before
