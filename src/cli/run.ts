@@ -6,6 +6,7 @@
 
 import { type Command, InvalidArgumentError } from 'commander';
 import { HypersegError } from '../errors.js';
+import { type ImageRead, normaliseRead } from '../pipeline/inputs.js';
 
 export interface GlobalFlags {
   json?: boolean;
@@ -77,8 +78,8 @@ export interface ReadFlags {
 }
 
 /** The read options the flags ask for; undefined when they ask for the defaults. */
-export function readOptionsOf(flags: ReadFlags): { nonFinite?: 'zero'; maxVoxels?: number } | undefined {
-  const r = { ...(flags.nonFinite === 'zero' ? { nonFinite: 'zero' as const } : {}), ...(flags.maxVoxels !== undefined ? { maxVoxels: flags.maxVoxels } : {}) };
+export function readOptionsOf(flags: ReadFlags): ImageRead | undefined {
+  const r = normaliseRead(flags); // the library's one normal form: defaults dropped
   return Object.keys(r).length ? r : undefined;
 }
 
