@@ -77,10 +77,13 @@ export interface ReadFlags {
   maxVoxels?: number;
 }
 
-/** The read options the flags ask for; undefined when they ask for the defaults. */
+/**
+ * The read options the flags ask for, in the library's one normal form (defaults dropped); undefined only
+ * when neither flag is given, so that `train --resume --non-finite error` on a run recorded with `zero`
+ * is compared (and refused) rather than taken for "no flag".
+ */
 export function readOptionsOf(flags: ReadFlags): ImageRead | undefined {
-  const r = normaliseRead(flags); // the library's one normal form: defaults dropped
-  return Object.keys(r).length ? r : undefined;
+  return flags.nonFinite === undefined && flags.maxVoxels === undefined ? undefined : normaliseRead(flags);
 }
 
 /** JSON with NaN and ±Infinity written as null (JSON cannot hold them; a status field says why). */

@@ -159,6 +159,17 @@ export interface AblateOptions extends ComputeChoice {
   onLog?: (line: string) => void;
 }
 
+/** ablation.json: the table and what it was made with (batch and read recorded since they are checked). */
+interface AblationRecord {
+  data: string;
+  preset: string;
+  steps: number;
+  seeds: number[];
+  batch?: number;
+  read?: ImageRead;
+  rows: AblationRow[];
+}
+
 export interface AblationRow {
   method: string;
   aggregates: Aggregate[];
@@ -290,8 +301,22 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
+  const preset = options.preset ?? 'small';
+  const batch = options.batch ?? 32;
+  // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
+  // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
+  // table with its own rows alone before, losing the others)
+  const kept = new Map<string, AblationRow>();
+  if (configs !== ABLATION && existsSync(join(out, 'ablation.json'))) {
+    const earlierTable = await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table');
+    const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
+      && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch
+      && JSON.stringify(normaliseRead(earlierTable.read)) === JSON.stringify(read);
+    if (!same) log('the earlier ablation table in this folder was made with other data or settings: only this run\'s configurations go in the new one');
+    else for (const row of earlierTable.rows ?? []) if (ABLATION.some((a) => a.name === row.method) && !configs.some((a) => a.name === row.method)) kept.set(row.method, row);
+  }
   await mkdir(out, { recursive: true });
-  // the budget the folder was started with; a larger one replaces it once every run has reached it
+  // the budget the folder was started with; replaced once every configuration has been trained to a new one
   if (!existsSync(join(out, 'ablate-budget.json'))) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   const rows: AblationRow[] = [];
 
@@ -308,13 +333,19 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const run = join(dir, 'run');
       const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
       const which = multi ? `${a.name}, seed ${seed}` : a.name;
-      log(`${which}: training (${stepsPer} steps)`);
+      // a plain re-run (no --steps) never shortens a run that an --only run trained beyond the budget
+      let target = stepsPer;
+      if (options.steps === undefined && existsSync(join(run, 'config.json'))) {
+        const own = (await readJsonFile<{ steps?: unknown }>(join(run, 'config.json'), `${which}'s run configuration`)).steps;
+        if (typeof own === 'number' && Number.isInteger(own) && own > stepsPer) target = own;
+      }
+      log(`${which}: training (${target} steps)`);
       const tr = await train({
         data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
-        seed, steps: stepsPer, batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
+        seed, steps: target, batch, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
         resumeHint: null,
       });
-      if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${stepsPer}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
+      if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${target}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
@@ -325,18 +356,28 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     }
     rows.push({ method: a.name, aggregates: multi ? acrossSeeds(perSeed) : perSeed[0], trainSeconds, steps, ...(multi ? { seeds, perSeed } : {}) });
   }
-  const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(r.method, r.aggregates))].join('\n');
-  const preset = options.preset ?? 'small';
+  if (kept.size > 0) {
+    // in the paper's order, after the autoencoder baseline
+    const trained = new Map(rows.splice(rows.findIndex((r) => r.method === runs[0].name) + 1).map((r) => [r.method, r]));
+    for (const a of ABLATION) {
+      const row = trained.get(a.name) ?? kept.get(a.name);
+      if (row) rows.push(row);
+    }
+  }
+  // a row trained to another budget than the header's (kept from an earlier --only run) says so
+  const label = (r: AblationRow) => (r.steps !== undefined && r.steps !== stepsPer ? `${r.method} (${r.steps} steps)` : r.method);
+  const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(label(r), r.aggregates))].join('\n');
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${options.batch ?? 32} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
     '', table, '',
   ].join('\n');
-  await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
+  if (configs === ABLATION) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify({ data: options.data, preset, steps: stepsPer, seeds, rows }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
+  const record: AblationRecord = { data: options.data, preset, steps: stepsPer, seeds, batch, read, rows };
+  await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

@@ -35,14 +35,17 @@ export interface CaseScore {
   surfaceStatus?: string;
 }
 
+/** A mean with its sample sd over `n` finite values (n absent in reports written before it was recorded). */
+export interface MeanSd { mean: number; sd: number; n?: number }
+
 export interface Aggregate {
   target: string;
   k: number;
   cases: number;
-  dice: { mean: number; sd: number };
-  focusDice?: { mean: number; sd: number };
-  hd95?: { mean: number; sd: number };
-  assd?: { mean: number; sd: number };
+  dice: MeanSd;
+  focusDice?: MeanSd;
+  hd95?: MeanSd;
+  assd?: MeanSd;
 }
 
 export interface RunReport {
@@ -60,12 +63,21 @@ export interface RunReport {
   unscored?: string;
 }
 
-export function meanSd(values: number[]): { mean: number; sd: number } {
+/**
+ * Mean and sample sd of the finite values, and how many there were (`n`). One value has no spread: its
+ * sd is 0 in JSON, and the tables print the value alone rather than a meaningless "± 0.000".
+ */
+export function meanSd(values: number[]): Required<MeanSd> {
   const v = values.filter((x) => Number.isFinite(x));
-  if (v.length === 0) return { mean: Number.NaN, sd: Number.NaN };
+  if (v.length === 0) return { mean: Number.NaN, sd: Number.NaN, n: 0 };
   const mean = v.reduce((s, x) => s + x, 0) / v.length;
   const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
-  return { mean, sd };
+  return { mean, sd, n: v.length };
+}
+
+/** "0.851 ± 0.022", or "0.851" for a single value (no spread to state). */
+export function formatMeanSd(x: MeanSd, digits = 3): string {
+  return x.n === 1 ? x.mean.toFixed(digits) : `${x.mean.toFixed(digits)} ± ${x.sd.toFixed(digits)}`;
 }
 
 export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
@@ -136,7 +148,7 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
   return { summary, cases, aggregates, ...(unscored ? { unscored } : {}) };
 }
 
-const f3 = (x: { mean: number; sd: number } | undefined) => (x && Number.isFinite(x.mean) ? `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}` : '—');
+const f3 = (x: MeanSd | undefined) => (x && Number.isFinite(x.mean) ? formatMeanSd(x) : '—');
 
 /** Label-file targets of plain NIfTI data, by k (volumes may differ in their number of classes). */
 const truthAggregates = (aggregates: Aggregate[]) => aggregates.filter((a) => a.target === 'truth').sort((a, b) => a.k - b.k);
@@ -184,7 +196,7 @@ export async function evaluateRun(dir: string, options: { title?: string; method
   if (aggregates.length === 0) {
     lines.push('No ground truth for these volumes: nothing to score. Segmentations and pictures are listed below.', '');
   } else {
-    lines.push('## Scores', '', 'Average-class Dice after Hungarian matching of clusters to classes (mean ± sd over volumes).', '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
+    lines.push('## Scores', '', `Average-class Dice after Hungarian matching of clusters to classes (${aggregates.every((a) => a.dice.n === 1) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
   }
   lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
   for (const e of summary.cases) {

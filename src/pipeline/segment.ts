@@ -263,6 +263,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
           voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
         };
         const preds = new Map<number, Int32Array>();
+        const v0 = c.image[0];
+        if (c.image.every((v) => v === v0)) log(`${c.id}: the image is constant (${v0} everywhere after normalisation): its voxels' embeddings differ by float rounding at most, so its clusters mean nothing`);
         // the truth's k joins the default list, so that every volume with truth can be scored
         const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
         for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
@@ -275,6 +277,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
             if (e instanceof HypersegError) throw new HypersegError(e.code, `${ref.files[0]} (${c.shape.join('×')} voxels), k = ${k}: ${e.message}`, { suggestion: e.suggestion });
             throw e;
           }
+          const used = r.counts.filter((x) => x > 0).length;
+          if (used < k) log(`${c.id}: k = ${k} found only ${used} non-empty cluster(s): its voxels' embeddings take fewer than ${k} distinct values (a constant or nearly constant volume?)`);
           preds.set(k, r.labels);
           const file = `${c.id}/${c.id}_k${k}.nii.gz`;
           await writeNifti(join(stage, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });

@@ -129,6 +129,26 @@ describe('ablate', () => {
     await expect(ablate({ ...options, batch: 4 })).rejects.toThrow(/was trained with batch 8, not 4/);
     await expect(ablate({ ...options, preset: 'valid' })).rejects.toThrow(/was trained with model \(.*\).*"preset":"small".*, not .*"preset":"valid"/);
     expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
+
+    // --only another configuration with another budget: the table keeps the earlier row (it showed only
+    // the configurations of the last run before), in the paper's order, each trained row's budget named
+    // where it differs from the header's; the folder's budget stays (a plain re-run would have taken 4)
+    const more = await ablate({ ...options, steps: 4, only: ['hyperbolic-base'] });
+    expect(more.rows.map((r) => [r.method, r.steps])).toEqual([
+      ['k-means on raw intensities', undefined], ['k-means on 3³ box means of intensity', undefined], ['k-means on 5³ box means of intensity', undefined],
+      ['k-means on Euclidean autoencoder codes', 4], ['Euclidean base', 3], ['hyperbolic base', 4],
+    ]);
+    expect(more.rows[4].aggregates).toEqual(first.rows[4].aggregates);
+    const table = readFileSync(more.report, 'utf8');
+    expect(table).toMatch(/4 steps of 8 triplets each/);
+    expect(table).toContain('| Euclidean base (3 steps) |');
+    expect(table).toContain('| hyperbolic base |');
+    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8')).steps).toBe(3);
+    // a plain re-run (no --steps) reuses the runs trained beyond the folder's budget rather than refusing them
+    const plainAgain = await ablate({ ...options, steps: undefined, only: ['euclidean-base', 'hyperbolic-base'] });
+    expect(plainAgain.rows.slice(3).map((r) => [r.method, r.steps])).toEqual([['k-means on Euclidean autoencoder codes', 4], ['Euclidean base', 3], ['hyperbolic base', 4]]);
+    expect(plainAgain.rows.map((r) => r.aggregates)).toEqual(more.rows.map((r) => r.aggregates));
+    expect(readFileSync(join(out, 'hyperbolic-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(4);
   }, 300_000);
 
   it('on plain NIfTI files: refuses them without label files before training anything, and scores them against label files', async () => {

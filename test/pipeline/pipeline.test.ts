@@ -303,6 +303,10 @@ describe('segment and evaluate --run', () => {
     const t = hyperseg('train', '--data', file, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1', '--non-finite', 'zero');
     expect(t.code, t.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).data.read).toEqual({ nonFinite: 'zero' });
+    // resuming with the default reading named explicitly is a different reading, not "no flag"
+    const other = hyperseg('train', '--resume', run, '--steps', '2', '--threads', '1', '--non-finite', 'error');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/was trained with image reading \{"nonFinite":"zero"\}, not \{\}/);
     const out = join(dir, 'seg-holes');
     const s = hyperseg('segment', '--model', run, '--input', file, '--out', out, '--k', '2', '--no-pictures', '--non-finite', 'zero');
     expect(s.code, s.stderr).toBe(0);
@@ -311,6 +315,22 @@ describe('segment and evaluate --run', () => {
     expect(big.code).toBe(1);
     expect(big.stderr).toMatch(/\[TOO_LARGE\].*holes\.nii\.gz: header claims 20×20×20 = 8000 voxels, above the limit of 1000/);
     expect(big.stderr).toMatch(/hint: .*--max-voxels N/);
+  }, 120_000);
+
+  it('a constant volume is segmented with a warning that names it', async () => {
+    const file = join(dir, 'flat.nii.gz');
+    await writeNifti(file, { shape: [12, 12, 12], spacing: [1, 1, 1], data: new Float32Array(12 ** 3).fill(0.5) });
+    const out = join(dir, 'seg-flat');
+    const r = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', file, '--out', out, '--k', '2,4', '--no-pictures');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/flat: the image is constant .*its clusters mean nothing/);
+    for (const k of [2, 4]) expect(existsSync(join(out, 'flat', `flat_k${k}.nii.gz`))).toBe(true);
+    // a non-constant volume gets no such warning
+    const v = synthVolume(1, 2, 12);
+    await writeNifti(join(dir, 'busy.nii.gz'), { shape: v.shape, spacing: [1, 1, 1], data: v.image });
+    const busy = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', join(dir, 'busy.nii.gz'), '--out', join(dir, 'seg-busy'), '--k', '2', '--no-pictures');
+    expect(busy.code, busy.stderr).toBe(0);
+    expect(busy.stderr).not.toMatch(/constant|non-empty/);
   }, 120_000);
 
   it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
@@ -480,9 +500,13 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(md).toMatch(/Level 3 \(k = 8\)/);
     // the baselines sit in the report's table, below the model, with the same figures as quickstart.json
     expect(q.baselines.map((b: { method: string }) => b.method)).toEqual(['k-means on raw intensities', 'k-means on 3³ box means of intensity', 'k-means on 5³ box means of intensity']);
+    // six volumes leave one test volume: a score over one volume has no spread, so no "± 0.000" anywhere
+    expect(q.aggregates.map((a: { cases: number; dice: { n: number } }) => [a.cases, a.dice.n])).toEqual([[1, 1], [1, 1], [1, 1]]);
     for (const b of q.baselines as { method: string; aggregates: { dice: { mean: number; sd: number } }[] }[]) {
-      expect(md).toContain(`| ${b.method} | ${b.aggregates.map((a) => `${a.dice.mean.toFixed(3)} ± ${a.dice.sd.toFixed(3)}`).join(' | ')} |`);
+      expect(md).toContain(`| ${b.method} | ${b.aggregates.map((a) => a.dice.mean.toFixed(3)).join(' | ')} |`);
     }
+    expect(md).not.toMatch(/±/);
+    expect(r.stdout).not.toMatch(/±/);
     expect(r.stdout).toMatch(/k-means on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
     const again = hyperseg('quickstart', '--out', out, '--count', '6', '--steps', '4', '--batch', '8', '--threads', '1');
     expect(again.code, again.stderr).toBe(0);
