@@ -300,6 +300,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     ks = [...found].sort((a, b) => a - b);
   }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
+  const all = configs.length === ABLATION.length; // --only naming all six is a full run
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
   const preset = options.preset ?? 'small';
   const batch = options.batch ?? 32;
@@ -307,7 +308,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
   // table with its own rows alone before, losing the others)
   const kept = new Map<string, AblationRow>();
-  if (configs !== ABLATION && existsSync(join(out, 'ablation.json'))) {
+  if (!all && existsSync(join(out, 'ablation.json'))) {
     const earlierTable = await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table');
     const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
       && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch
@@ -375,7 +376,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
     '', table, '',
   ].join('\n');
-  if (configs === ABLATION) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
+  if (all) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   await writeFileAtomic(join(out, 'ablation.md'), md);
   const record: AblationRecord = { data: options.data, preset, steps: stepsPer, seeds, batch, read, rows };
   await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
