@@ -332,7 +332,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     for (const seed of seeds) {
       const dir = multi ? join(out, slug(a.name), `seed-${seed}`) : join(out, slug(a.name));
       const run = join(dir, 'run');
-      const model: ModelConfig = { preset: options.preset ?? 'small', ...a.model };
+      const model: ModelConfig = { preset, ...a.model };
       const which = multi ? `${a.name}, seed ${seed}` : a.name;
       // a plain re-run (no --steps) never shortens a run that an --only run trained beyond the budget
       let target = stepsPer;
