@@ -107,7 +107,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   t = performance.now();
   const segDir = join(out, 'segmentation');
   log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
-  const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
+  const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, reuse: true, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
@@ -350,7 +350,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false });
+      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;

@@ -10,7 +10,8 @@
  * with its nearest centre; `fitSample: 0` fits on all voxels.
  */
 
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
@@ -110,7 +111,14 @@ export interface SegmentOptions {
   /** Write embeddings.npy (default true) and pictures (default true). */
   embeddings?: boolean;
   pictures?: boolean;
-  /** Use an already started backend with the model loaded (the quickstart and ablation reuse theirs). */
+  /**
+   * Return OUT's segmentation as it is when it was made from the same weights (by their SHA-256), the same
+   * input files (none changed since), model configuration, k, p, path, split, reading, seed and k-means
+   * settings, and holds the embeddings and pictures asked for; otherwise segment (the quickstart and
+   * ablate set it: a re-run re-segmented every finished configuration, 10 minutes each for the paper preset).
+   */
+  reuse?: boolean;
+  /** Use an already started backend with the model loaded. */
   backendInstance?: { backend: ComputeBackend; config: ResolvedConfig };
   onCase?: (done: number, total: number, id: string) => void;
   onLog?: (line: string) => void;
@@ -134,7 +142,8 @@ export interface CaseOutput {
 export interface SegmentSummary {
   format: 'hyperseg-segmentation';
   version: 1;
-  model: { weights: string; run?: string; config: ResolvedConfig };
+  /** sha256: of the weights file (absent for a backend handed in, and in folders written before it was recorded). */
+  model: { weights: string; run?: string; config: ResolvedConfig; sha256?: string };
   data: { inputs: string[]; kind: string; split: Split; read?: ImageRead };
   /** Every k clustered (a volume's own list is the keys of its `labels`). */
   ks: number[];
@@ -145,6 +154,40 @@ export interface SegmentSummary {
   seconds: number;
   peakRssMB: number;
   workerPeakRssMB?: number;
+  /** What decides the labels beyond the fields above (k-means seed and settings; the k asked for, null for the default list). */
+  clustering?: { seed: number; fitSample: number; nInit: number; ks: number[] | null };
+}
+
+/** SHA-256 of a file, streamed (hex). */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * OUT's segment.json when it is what `want` would produce again (see SegmentOptions.reuse), else null.
+ * A folder written before the weights' hash was recorded is never reused.
+ */
+async function reusableSegmentation(out: string, want: SegmentSummary, files: string[][], needs: { embeddings: boolean; pictures: boolean }): Promise<SegmentSummary | null> {
+  const path = join(out, 'segment.json');
+  if (!existsSync(path) || !want.model.sha256) return null;
+  let was: SegmentSummary;
+  try {
+    was = await readJsonFile<SegmentSummary>(path, 'the earlier segmentation summary');
+  } catch {
+    return null; // unreadable: segment again (the folder is replaced whole)
+  }
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (was.format !== want.format || was.version !== want.version || was.model?.sha256 !== want.model.sha256 || !same(was.model.config, want.model.config)) return null;
+  if (!same(was.data?.inputs, want.data.inputs) || was.data.kind !== want.data.kind || was.data.split !== want.data.split || !same(was.data.read ?? {}, want.data.read ?? {})) return null;
+  if (was.p !== want.p || was.path !== want.path || !same(was.clustering, want.clustering) || (want.clustering?.ks && !same(was.ks, want.ks))) return null;
+  if (!Array.isArray(was.cases) || !same(was.cases.map((c) => c.files), files)) return null;
+  if (was.cases.some((c) => (needs.embeddings && !c.embeddings) || (needs.pictures && !(c.montage && c.disk)))) return null;
+  // an input rewritten since (a dataset regenerated in place) is segmented again
+  const made = statSync(path).mtimeMs;
+  if (files.some((fs) => fs.some((f) => !existsSync(f) || statSync(f).mtimeMs > made))) return null;
+  return was;
 }
 
 /** Peak resident memory of a process (Linux VmHWM), in MiB; null when unavailable. */
@@ -230,14 +273,22 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const p = options.p ?? defaultPatch(cfg);
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
   if (path === 'dense') checkDensePatch(cfg.m, p); // before a worker starts
+  const summary: SegmentSummary = {
+    format: 'hyperseg-segmentation', version: 1,
+    model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg, ...(model ? { sha256: await sha256File(model.weights) } : {}) },
+    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
+    clustering: { seed: options.seed ?? 0, fitSample: options.fitSample ?? 20_000, nInit: options.nInit ?? 5, ks: options.ks ?? null },
+  };
+  if (options.reuse) {
+    const was = await reusableSegmentation(out, summary, cases.map((c) => c.files), { embeddings: options.embeddings ?? true, pictures: options.pictures ?? true });
+    if (was) {
+      log(`${out}: reusing the segmentation made from the same weights (sha256 ${summary.model.sha256?.slice(0, 12)}…), inputs and settings`);
+      return was;
+    }
+  }
   const backend: ComputeBackend = options.backendInstance?.backend
     ?? (await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers }));
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
-  const summary: SegmentSummary = {
-    format: 'hyperseg-segmentation', version: 1,
-    model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg },
-    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
-  };
   try {
     if (owned && model) {
       await backend.init(model.config, 0);

@@ -110,10 +110,17 @@ describe('ablate', () => {
       }
     }
 
-    // a re-run continues: nothing is retrained (still 3 logged steps) and the table is the same
-    const again = await ablate(options);
+    // a re-run continues: nothing is retrained (still 3 logged steps), nothing re-segmented (segment.json,
+    // with its timings, byte for byte as it was; each row was segmented again before) and the table is the same
+    const segJson = (row: string) => readFileSync(join(out, row, 'segmentation', 'segment.json'), 'utf8');
+    const before = { ae: segJson('k-means-on-euclidean-autoencoder-codes'), eb: segJson('euclidean-base') };
+    expect(JSON.parse(before.eb).model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const lines: string[] = [];
+    const again = await ablate({ ...options, onLog: (l) => lines.push(l) });
     expect(again.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
     expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
+    expect({ ae: segJson('k-means-on-euclidean-autoencoder-codes'), eb: segJson('euclidean-base') }).toEqual(before);
+    expect(lines.filter((l) => /reusing the segmentation made from the same weights/.test(l)).length).toBe(2);
 
     // without --steps a re-run keeps the folder's budget (it took 1,500 and extended every run before)
     const plain = await ablate({ ...options, steps: undefined });
@@ -139,6 +146,9 @@ describe('ablate', () => {
       ['k-means on Euclidean autoencoder codes', 4], ['Euclidean base', 3], ['hyperbolic base', 4],
     ]);
     expect(more.rows[4].aggregates).toEqual(first.rows[4].aggregates);
+    // the autoencoder, trained on to 4 steps, has new weights and is segmented again; the Euclidean base is not
+    expect(JSON.parse(segJson('k-means-on-euclidean-autoencoder-codes')).model.sha256).not.toBe(JSON.parse(before.ae).model.sha256);
+    expect(segJson('euclidean-base')).toBe(before.eb);
     const table = readFileSync(more.report, 'utf8');
     expect(table).toMatch(/4 steps of 8 triplets each/);
     expect(table).toContain('| Euclidean base (3 steps) |');

@@ -6,7 +6,8 @@
  */
 
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { labelData, readNifti, writeNifti } from '../../src/data/nifti.js';
 import { readNpy } from '../../src/data/npy.js';
 import { synthVolume } from '../../src/data/synth.js';
 import { embedVolume } from '../../src/pipeline/embed.js';
+import { segment } from '../../src/pipeline/segment.js';
 import { train } from '../../src/pipeline/train.js';
 import { Rng } from '../../src/random.js';
 import { readSafetensors } from '../../src/weights/safetensors.js';
@@ -333,6 +335,39 @@ describe('segment and evaluate --run', () => {
     expect(busy.stderr).not.toMatch(/constant|non-empty/);
   }, 120_000);
 
+  it('segment with reuse returns an earlier segmentation of the same weights, inputs and settings, and redoes any other', async () => {
+    const v = synthVolume(2, 3, 12);
+    const file = join(dir, 'reuse.nii.gz');
+    await writeNifti(file, { shape: v.shape, spacing: [1, 1, 1], data: v.image });
+    const out = join(dir, 'seg-reuse');
+    const model = join(dir, 'full', 'model.safetensors');
+    const base = { model, input: [file], out, ks: [2], pictures: false, threads: 1, reuse: true };
+    const json = () => readFileSync(join(out, 'segment.json'), 'utf8');
+    const first = await segment(base);
+    // the recorded hash is the file's, computed here by a second route (the whole file in memory)
+    expect(first.model.sha256).toBe(createHash('sha256').update(readFileSync(model)).digest('hex'));
+    const made = json();
+    const logs: string[] = [];
+    expect(await segment({ ...base, onLog: (l) => logs.push(l) })).toEqual(JSON.parse(made));
+    expect(json()).toBe(made); // not rewritten (its timings would differ)
+    expect(logs.join('\n')).toMatch(/reusing the segmentation made from the same weights \(sha256 [0-9a-f]{12}…\)/);
+    // each of these changes what the labels would be, so each segments again
+    const redo = async (change: Partial<typeof base> & { fitSample?: number; seed?: number }, what: string) => {
+      const was = json();
+      await segment({ ...base, ...change });
+      expect(json(), what).not.toBe(was);
+    };
+    await redo({ ks: [2, 3] }, 'another k');
+    await redo({ ks: [2, 3], fitSample: 500 }, 'another k-means sample');
+    await redo({ ks: [2, 3], fitSample: 500, pictures: true }, 'pictures asked for, none there');
+    const kept = json();
+    await segment({ ...base, ks: [2, 3], fitSample: 500, pictures: false }); // a folder with pictures serves a run without
+    expect(json()).toBe(kept);
+    utimesSync(file, new Date(Date.now() + 5000), new Date(Date.now() + 5000)); // the input rewritten after it
+    await redo({ ks: [2, 3], fitSample: 500, pictures: true }, 'an input newer than the segmentation');
+    await redo({ ks: [2, 3], fitSample: 500, pictures: true, model: join(dir, 'extended', 'model.safetensors') }, 'other weights (one more step)');
+  }, 120_000);
+
   it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
     const folder = join(dir, 'labelled');
     mkdirSync(folder);
@@ -512,6 +547,8 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/reusing the synthetic data/);
     expect(again.stderr).toMatch(/resuming/);
+    expect(again.stderr).toMatch(/reusing the segmentation made from the same weights/); // the model did not change
+    expect(JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8')).aggregates).toEqual(q.aggregates);
   }, 240_000);
 
   it('trains, segments (k = 3) and scores whole-tumour Dice and HD95 on BraTS-layout phantoms', () => {
