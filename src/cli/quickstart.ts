@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
-import { formatMeanSd } from '../pipeline/report.js';
+import { formatMeanSd, oneVolume } from '../pipeline/report.js';
 import { progressBar } from './progress.js';
 import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
@@ -57,7 +57,7 @@ export function registerQuickstart(program: Command): void {
         } else if (!r.completed) {
           process.stdout.write(`stopped at training step ${r.train.steps}; run the same command again to continue\n`);
         } else {
-          const lines = ['', `Average-class Dice on the test volumes (Hungarian-matched, ${r.aggregates.every((a) => a.dice.n === 1) ? 'one volume' : 'mean ± sd'}):`];
+          const lines = ['', `Average-class Dice on the test volumes (Hungarian-matched, ${oneVolume(r.aggregates) ? 'one volume' : 'mean ± sd'}):`];
           for (const a of r.aggregates) lines.push(`  ${a.target} (k = ${a.k}): ${formatMeanSd(a.dice)}`);
           lines.push('baselines on the same volumes (levels 1/2/3):');
           for (const b of r.baselines) lines.push(`  ${b.method}: ${b.aggregates.map((a) => a.dice.mean.toFixed(3)).join(' / ')}`);

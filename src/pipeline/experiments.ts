@@ -21,7 +21,7 @@ import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
-import { casesOf, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
+import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
 import { type TrainSummary, train } from './train.js';
@@ -111,7 +111,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
-  const baselines = await featureBaselines(data, join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0, {});
+  const baselines = await featureBaselines(await openData([data], options.seed ?? 0), join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0, {});
   const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart', extra: baselines.map((b) => tableRow(b.method, b.aggregates)) });
   secs.evaluate = (performance.now() - t) / 1000;
   secs.total = (performance.now() - t0) / 1000;
@@ -204,8 +204,7 @@ const FEATURE_BASELINES = [
  * local mean is what an encoder that only learned brightness would give. Each baseline in `todo` is
  * written to OUT/<its folder> as a segmentation folder; every volume is loaded once for all of them.
  */
-async function intensityBaselines(data: string, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead): Promise<void> {
-  const source = await openData([data], seed, read);
+async function intensityBaselines(source: DataSource, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead): Promise<void> {
   const summaries = todo.map((b): SegmentSummary => ({
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
@@ -237,9 +236,8 @@ async function intensityBaselines(data: string, out: string, todo: readonly (typ
   for (const [bi, b] of todo.entries()) await writeFileAtomic(join(out, b.dir, 'segment.json'), `${JSON.stringify(summaries[bi], null, 1)}\n`);
 }
 
-/** Each feature baseline in OUT/<its folder> (reused when already there), scored. */
-async function featureBaselines(data: string, out: string, split: Split, ks: number[], seed: number, read: ImageRead, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
-  const source = await openData([data], seed, read);
+/** Each feature baseline in OUT/<its folder> (reused when already there), scored. `source`: the data opened with `seed` and `read`. */
+async function featureBaselines(source: DataSource, out: string, split: Split, ks: number[], seed: number, read: ImageRead, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
   const ids = casesOf(source, split).map((c) => c.id);
   const todo: (typeof FEATURE_BASELINES)[number][] = [];
   for (const b of FEATURE_BASELINES) {
@@ -261,7 +259,7 @@ async function featureBaselines(data: string, out: string, split: Split, ks: num
   }
   if (todo.length > 0) {
     log(`baselines: ${todo.map((b) => b.method).join('; ')}`);
-    await intensityBaselines(data, out, todo, split, ks, seed, read);
+    await intensityBaselines(source, out, todo, split, ks, seed, read);
   }
   const rows: AblationRow[] = [];
   for (const b of FEATURE_BASELINES) rows.push({ method: b.method, aggregates: (await scoreSegmentation(join(out, b.dir))).aggregates });
@@ -278,10 +276,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const read = normaliseRead(options.read);
   const source = await openData([options.data], seeds[0], read);
   // the budget: as asked, else the one this folder was started with (a plain re-run must not extend every run), else 1,500
-  let earlier: number | undefined;
-  for (const f of ['ablate-budget.json', 'ablation.json']) {
-    if (earlier === undefined && existsSync(join(out, f))) earlier = (await readJsonFile<{ steps?: number }>(join(out, f), 'the earlier ablation budget')).steps;
-  }
+  const earlierTable = existsSync(join(out, 'ablation.json')) ? await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table') : undefined;
+  const budgetFile = join(out, 'ablate-budget.json');
+  const earlier = existsSync(budgetFile) ? (await readJsonFile<{ steps?: number }>(budgetFile, 'the earlier ablation budget')).steps ?? earlierTable?.steps : earlierTable?.steps;
   const stepsPer = options.steps ?? earlier ?? 1500;
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const scored = casesOf(source, split).filter((c) => c.truth);
@@ -308,8 +305,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
   // table with its own rows alone before, losing the others)
   const kept = new Map<string, AblationRow>();
-  if (!all && existsSync(join(out, 'ablation.json'))) {
-    const earlierTable = await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table');
+  if (!all && earlierTable) {
     const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
       && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch
       && JSON.stringify(normaliseRead(earlierTable.read)) === JSON.stringify(read);
@@ -321,7 +317,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   if (!existsSync(join(out, 'ablate-budget.json'))) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
   const rows: AblationRow[] = [];
 
-  rows.push(...(await featureBaselines(options.data, out, split, ks, seeds[0], read, log)));
+  rows.push(...(await featureBaselines(source, out, split, ks, seeds[0], read, log)));
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];

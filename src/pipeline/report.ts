@@ -75,6 +75,9 @@ export function meanSd(values: number[]): Required<MeanSd> {
   return { mean, sd, n: v.length };
 }
 
+/** Whether every score is of one volume (no spread to state: tables say "one volume", not "± 0.000"). */
+export const oneVolume = (aggregates: readonly Aggregate[]): boolean => aggregates.every((a) => a.dice.n === 1);
+
 /** "0.851 ± 0.022", or "0.851" for a single value (no spread to state). */
 export function formatMeanSd(x: MeanSd, digits = 3): string {
   return x.n === 1 ? x.mean.toFixed(digits) : `${x.mean.toFixed(digits)} ± ${x.sd.toFixed(digits)}`;
@@ -196,7 +199,7 @@ export async function evaluateRun(dir: string, options: { title?: string; method
   if (aggregates.length === 0) {
     lines.push('No ground truth for these volumes: nothing to score. Segmentations and pictures are listed below.', '');
   } else {
-    lines.push('## Scores', '', `Average-class Dice after Hungarian matching of clusters to classes (${aggregates.every((a) => a.dice.n === 1) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
+    lines.push('## Scores', '', `Average-class Dice after Hungarian matching of clusters to classes (${oneVolume(aggregates) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
   }
   lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
   for (const e of summary.cases) {

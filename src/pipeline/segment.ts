@@ -304,6 +304,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         const c = await ref.load();
         const dir = join(stage, c.id);
         await mkdir(dir, { recursive: true });
+        const v0 = c.image[0];
+        if (c.image.every((v) => v === v0)) log(`${c.id}: the image is constant (${v0} everywhere after normalisation): its voxels' embeddings differ by float rounding at most, so its clusters mean nothing`);
         const emb = await embedVolume(backend, { data: c.image, shape: c.shape }, cfg, embedOpts);
         for (let i = 0; i < emb.mu.length; i++) {
           if (!Number.isFinite(emb.mu[i])) throw new HypersegError('NON_FINITE', `${c.id}: the encoder produced a non-finite embedding at voxel ${Math.floor(i / emb.d)}`);
@@ -314,8 +316,6 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
           voxelsPerSecond: c.image.length / emb.seconds, inertia: {}, counts: {},
         };
         const preds = new Map<number, Int32Array>();
-        const v0 = c.image[0];
-        if (c.image.every((v) => v === v0)) log(`${c.id}: the image is constant (${v0} everywhere after normalisation): its voxels' embeddings differ by float rounding at most, so its clusters mean nothing`);
         // the truth's k joins the default list, so that every volume with truth can be scored
         const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
         for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
