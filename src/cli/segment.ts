@@ -26,6 +26,7 @@ interface SegmentFlags extends ReadFlags {
   config?: string;
   threads?: number;
   seed: number;
+  splitSeed?: number;
   fitSample: number;
   nInit: number;
   slabMb: number;
@@ -47,6 +48,7 @@ export function registerSegment(program: Command): void {
     .option('--preset <name>', 'model preset, for weights files without a configuration', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--config <file>', 'model configuration JSON, for weights files without one')
     .option('--seed <s>', 'k-means seed', parseIntOption('--seed', 0), 0)
+    .option('--split-seed <s>', "seed of a BraTS-layout folder's train/val/test split (default: the run's, so its test split holds no training volume)", parseIntOption('--split-seed', 0))
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
     .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)
     .option('--slab-mb <n>', 'dense path: memory budget of one slab in MiB', parseIntOption('--slab-mb', 16), 512)
@@ -59,7 +61,7 @@ export function registerSegment(program: Command): void {
       try {
         const s = await segment({
           model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, read: readOptionsOf(flags), out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
-          split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, fitSample: flags.fitSample,
+          split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, splitSeed: flags.splitSeed, fitSample: flags.fitSample,
           nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures, signal: stop.signal,
           onCase: (d, t) => bar.update(d, t),
           onLog: (line) => {

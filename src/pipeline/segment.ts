@@ -38,6 +38,8 @@ export interface ModelSource {
   run?: string;
   /** Set when the weights are an unfinished run's latest checkpoint. */
   checkpointStep?: number;
+  /** The seed the run split a BraTS-layout folder with (a run folder only). */
+  splitSeed?: number;
 }
 
 /** --preset / --config describe weights that carry no configuration; for weights that do, they must agree. */
@@ -68,7 +70,7 @@ export async function resolveModel(path: string, override?: ModelConfig): Promis
       weights = join(p, st.checkpoint);
       checkpointStep = st.step;
     }
-    return { config: withOverride(cfg.model, override, p), weights, run: p, ...(checkpointStep !== undefined ? { checkpointStep } : {}) };
+    return { config: withOverride(cfg.model, override, p), weights, run: p, splitSeed: cfg.data.splitSeed ?? cfg.seed, ...(checkpointStep !== undefined ? { checkpointStep } : {}) };
   }
   let config: ModelConfig | undefined;
   const { metadata } = await readSafetensors(p);
@@ -99,7 +101,13 @@ export interface SegmentOptions {
   threads?: number;
   device?: string;
   workers?: string[];
+  /** k-means seed. */
   seed?: number;
+  /**
+   * Seed of a BraTS-layout folder's train/val/test split: default the run's own (so that its test split is
+   * the run's, not volumes it trained on), else `seed` for a weights file.
+   */
+  splitSeed?: number;
   /** Ctrl-C: checked between volumes, slabs and batches; stops with INTERRUPTED, OUT left as it was. */
   signal?: AbortSignal;
   /** OUT belongs to the caller (ablate, quickstart): replace whatever it holds (an older version's half-written folder included). */
@@ -144,7 +152,7 @@ export interface SegmentSummary {
   version: 1;
   /** sha256: of the weights file (absent for a backend handed in, and in folders written before it was recorded). */
   model: { weights: string; run?: string; config: ResolvedConfig; sha256?: string };
-  data: { inputs: string[]; kind: string; split: Split; read?: ImageRead };
+  data: { inputs: string[]; kind: string; split: Split; read?: ImageRead; splitSeed?: number };
   /** Every k clustered (a volume's own list is the keys of its `labels`). */
   ks: number[];
   p: number;
@@ -180,7 +188,7 @@ async function reusableSegmentation(out: string, want: SegmentSummary, files: st
   }
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (was.format !== want.format || was.version !== want.version || was.model?.sha256 !== want.model.sha256 || !same(was.model.config, want.model.config)) return null;
-  if (!same(was.data?.inputs, want.data.inputs) || was.data.kind !== want.data.kind || was.data.split !== want.data.split || !same(was.data.read ?? {}, want.data.read ?? {})) return null;
+  if (!same(was.data?.inputs, want.data.inputs) || was.data.kind !== want.data.kind || was.data.split !== want.data.split || !same(was.data.read ?? {}, want.data.read ?? {}) || was.data.splitSeed !== want.data.splitSeed) return null;
   if (was.p !== want.p || was.path !== want.path || !same(was.clustering, want.clustering) || (want.clustering?.ks && !same(was.ks, want.ks))) return null;
   if (!Array.isArray(was.cases) || !same(was.cases.map((c) => c.files), files)) return null;
   if (was.cases.some((c) => (needs.embeddings && !c.embeddings) || (needs.pictures && !(c.montage && c.disk)))) return null;
@@ -245,7 +253,11 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const ks = options.ks ?? DEFAULT_KS;
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
   const log = options.onLog ?? (() => undefined);
-  const source = await openData(options.input, options.seed ?? 0, options.read);
+  // the model first: a run folder knows the seed its data was split with
+  let model: ModelSource | null = null;
+  if (!options.backendInstance) model = await resolveModel(options.model, options.modelOverride);
+  const splitSeed = options.splitSeed ?? model?.splitSeed ?? options.seed ?? 0;
+  const source = await openData(options.input, splitSeed, options.read);
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const cases: CaseRef[] = casesOf(source, split);
   if (cases.length === 0) {
@@ -259,13 +271,11 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   // every input's header before any work (a bad file late in a folder failed after the others were done)
   for (const ref of cases) for (const f of ref.files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
 
-  let model: ModelSource | null = null;
   let cfg: ResolvedConfig;
   const owned = !options.backendInstance;
-  if (options.backendInstance) {
-    cfg = options.backendInstance.config;
+  if (options.backendInstance || !model) {
+    cfg = options.backendInstance?.config as ResolvedConfig;
   } else {
-    model = await resolveModel(options.model, options.modelOverride);
     cfg = resolveModelConfig(model.config);
     if (model.checkpointStep !== undefined) log(`${model.run}: unfinished run; segmenting with its checkpoint of step ${model.checkpointStep}`);
   }
@@ -276,7 +286,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg, ...(model ? { sha256: await sha256File(model.weights) } : {}) },
-    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}) }, ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
+    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}), ...(source.kind === 'brats' ? { splitSeed } : {}) },
+    ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
     clustering: { seed: options.seed ?? 0, fitSample: options.fitSample ?? 20_000, nInit: options.nInit ?? 5, ks: options.ks ?? null },
   };
   if (options.reuse) {

@@ -572,4 +572,27 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(wt.focusDice.mean).toBeLessThanOrEqual(1);
     expect(rep.cases[0].surfaceStatus).toBeDefined();
   }, 240_000);
+
+  it('segment splits a BraTS-layout folder as the run did: its test volumes are none of the run\'s training volumes', () => {
+    const b = join(dir, 'brats12');
+    expect(hyperseg('synth', '--kind', 'brats-phantom', '--out', b, '--count', '12', '--shape', '24x24x24').code).toBe(0);
+    const run = join(dir, 'brats12-run');
+    const t = hyperseg('train', '--data', b, '--out', run, '--seed', '5', '--steps', '1', '--batch', '2', '--threads', '1');
+    expect(t.code, t.stderr).toBe(0);
+    const trained = new Set<string>(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).data.train as string[]); // case ids
+    expect(trained.size).toBeGreaterThan(0);
+    const segmented = (out: string, ...flags: string[]) => {
+      const r = hyperseg('segment', '--model', run, '--input', b, '--out', out, '--k', '3', '--no-pictures', '--json', ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { cases: { id: string }[]; data: { splitSeed?: number } };
+    };
+    const own = segmented(join(dir, 'brats12-seg'));
+    expect(own.data.splitSeed).toBe(5);
+    expect(own.cases.length).toBeGreaterThan(0);
+    expect(own.cases.filter((c) => trained.has(c.id))).toEqual([]); // split by the k-means seed (0) before: training volumes among them
+    // --split-seed picks another split on purpose (here one that holds training volumes of this run)
+    const other = segmented(join(dir, 'brats12-seg0'), '--split-seed', '0');
+    expect(other.data.splitSeed).toBe(0);
+    expect(other.cases.filter((c) => trained.has(c.id)).length).toBeGreaterThan(0);
+  }, 240_000);
 });
