@@ -20,8 +20,8 @@ interface QuickFlags {
   engine?: Engine;
   count: number;
   steps?: number;
-  batch: number;
-  seed: number;
+  batch?: number;
+  seed?: number;
   threads?: number;
   json?: boolean;
   verbose?: boolean;
@@ -33,8 +33,8 @@ export function registerQuickstart(program: Command): void {
     .option('--out <dir>', 'output folder', 'hyperseg-quickstart')
     .option('--count <n>', 'synthetic volumes (split 2/3 train, 1/6 val, 1/6 test)', parseIntOption('--count', 6, 10_000), 30)
     .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
-    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
-    .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
+    .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the run\'s)', parseIntOption('--batch', 2, 65_536))
+    .option('--seed <s>', 'random seed (default 0; a re-run keeps the run\'s)', parseIntOption('--seed', 0))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {
@@ -81,10 +81,10 @@ interface AblateFlags extends ReadFlags {
   out: string;
   backend: BackendName;
   engine?: Engine;
-  preset: 'small' | 'valid' | 'paper';
-  steps: number;
-  batch: number;
-  seed: number;
+  preset?: 'small' | 'valid' | 'paper';
+  steps?: number;
+  batch?: number;
+  seed?: number;
   seeds?: number[];
   threads?: number;
   only?: string[];
@@ -97,10 +97,10 @@ export function registerAblate(program: Command): void {
     .description("the paper's ablation: six configurations trained with the same seed and budget, plus baselines (k-means on raw intensities, on 3³ and 5³ box means of intensity, on a Euclidean autoencoder's codes), scored on the same test split; re-run to continue")
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--preset <name>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
+    .option('--preset <name>', 'small | valid | paper (default small; a re-run keeps the folder\'s)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
     .option('--steps <n>', 'train steps per configuration (default: the folder\'s earlier budget, else 1500)', parseIntOption('--steps', 1, 10_000_000))
-    .option('--batch <n>', 'triplets per step', parseIntOption('--batch', 2, 65_536), 32)
-    .option('--seed <s>', 'random seed (the same for every configuration)', parseIntOption('--seed', 0), 0)
+    .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the folder\'s)', parseIntOption('--batch', 2, 65_536))
+    .option('--seed <s>', 'random seed, the same for every configuration (default 0; a re-run keeps the folder\'s)', parseIntOption('--seed', 0))
     .option('--seeds <list>', 'train every configuration once per seed and report mean ± sd over seeds (e.g. 0,1,2; overrides --seed)', parseIntList('--seeds'))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
     .option('--json', 'machine-readable output')

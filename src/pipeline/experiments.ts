@@ -92,11 +92,12 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const run = join(out, 'run');
   const resume = existsSync(join(run, 'config.json'));
   const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
-  log(`2/4 ${resume ? 'resuming' : 'training'} the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
+  log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
+  // a re-run continues (or reuses) the run as it was: what it was not given again (steps, batch, seed) is the run's own
+  const again = <T>(given: T | undefined, fresh: T): T | undefined => (resume ? given : given ?? fresh);
   const tr = await train({
-    // a re-run without --steps continues (or reuses) the run as it was, whatever budget it was given
-    data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: options.seed ?? 0, steps: resume && options.steps === undefined ? undefined : steps,
-    batch: options.batch ?? 32, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
+    data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: again(options.seed, 0), steps: again(options.steps, steps),
+    batch: again(options.batch, 32), threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
     resumeHint: null, // the quickstart says how to continue (run it again)
   });
   secs.train = (performance.now() - t) / 1000;
@@ -157,6 +158,14 @@ export interface AblateOptions extends ComputeChoice {
   only?: string[];
   signal?: AbortSignal;
   onLog?: (line: string) => void;
+}
+
+/** ablate-budget.json: the folder's budget (replaced only by a run of all six configurations) and the settings a re-run keeps. */
+interface FolderSettings {
+  steps: number;
+  batch: number;
+  preset: 'small' | 'valid' | 'paper';
+  seeds: number[];
 }
 
 /** ablation.json: the table and what it was made with (batch and read recorded since they are checked). */
@@ -270,16 +279,18 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const out = resolve(options.out);
   assertFolderTarget(out);
   const log = options.onLog ?? (() => undefined);
-  const seeds = options.seeds?.length ? options.seeds : [options.seed ?? 0];
+  // what a re-run is not given again (budget, batch, preset, seeds) is the folder's own: ablate-budget.json,
+  // else (folders made before it recorded them) its table; defaults 1,500 steps of 32, small, seed 0
+  const earlierTable = existsSync(join(out, 'ablation.json')) ? await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table') : undefined;
+  const budgetFile = join(out, 'ablate-budget.json');
+  const folder: Partial<FolderSettings> = existsSync(budgetFile) ? await readJsonFile<Partial<FolderSettings>>(budgetFile, 'the earlier ablation budget') : {};
+  const seeds = options.seeds?.length ? options.seeds : options.seed !== undefined ? [options.seed] : (folder.seeds ?? earlierTable?.seeds ?? [0]);
   if (new Set(seeds).size !== seeds.length || seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new HypersegError('INVALID_ARGUMENT', `seeds must be different integers ≥ 0, got ${seeds.join(',')}`);
   const multi = seeds.length > 1;
   const read = normaliseRead(options.read);
   const source = await openData([options.data], seeds[0], read);
   // the budget: as asked, else the one this folder was started with (a plain re-run must not extend every run), else 1,500
-  const earlierTable = existsSync(join(out, 'ablation.json')) ? await readJsonFile<AblationRecord>(join(out, 'ablation.json'), 'the earlier ablation table') : undefined;
-  const budgetFile = join(out, 'ablate-budget.json');
-  const earlier = existsSync(budgetFile) ? (await readJsonFile<{ steps?: number }>(budgetFile, 'the earlier ablation budget')).steps ?? earlierTable?.steps : earlierTable?.steps;
-  const stepsPer = options.steps ?? earlier ?? 1500;
+  const stepsPer = options.steps ?? folder.steps ?? earlierTable?.steps ?? 1500;
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const scored = casesOf(source, split).filter((c) => c.truth);
   if (scored.length === 0) {
@@ -299,8 +310,8 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;
   const all = configs.length === ABLATION.length; // --only naming all six is a full run
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
-  const preset = options.preset ?? 'small';
-  const batch = options.batch ?? 32;
+  const preset = options.preset ?? folder.preset ?? (earlierTable?.preset as FolderSettings['preset'] | undefined) ?? 'small';
+  const batch = options.batch ?? folder.batch ?? earlierTable?.batch ?? 32;
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
   // table with its own rows alone before, losing the others)
@@ -314,7 +325,8 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   }
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
-  if (!existsSync(join(out, 'ablate-budget.json'))) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
+  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, seeds } satisfies FolderSettings)}\n`;
+  if (!existsSync(budgetFile)) await writeFileAtomic(budgetFile, settings(stepsPer));
   const rows: AblationRow[] = [];
 
   rows.push(...(await featureBaselines(source, out, split, ks, seeds[0], read, log)));
@@ -372,7 +384,8 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
     '', table, '',
   ].join('\n');
-  if (all) await writeFileAtomic(join(out, 'ablate-budget.json'), `${JSON.stringify({ steps: stepsPer })}\n`);
+  // a run of all six sets the budget; an older folder's file (steps alone) gets the settings its runs agreed with
+  if (all || folder.batch === undefined) await writeFileAtomic(budgetFile, settings(all ? stepsPer : (folder.steps ?? stepsPer)));
   await writeFileAtomic(join(out, 'ablation.md'), md);
   const record: AblationRecord = { data: options.data, preset, steps: stepsPer, seeds, batch, read, rows };
   await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
