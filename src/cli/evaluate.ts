@@ -41,11 +41,12 @@ export function registerEvaluate(program: Command): void {
       if (flags.run !== undefined) {
         if (flags.pred || flags.truth) throw new HypersegError('INVALID_ARGUMENT', 'pass either --run DIR or --pred and --truth, not both');
         const r = await evaluateRun(flags.run);
-        if (flags.json) process.stdout.write(`${toJson({ ok: true, report: `${flags.run}/report.md`, aggregates: r.aggregates, cases: r.cases })}\n`);
+        if (flags.json) process.stdout.write(`${toJson({ ok: true, report: `${flags.run}/report.md`, aggregates: r.aggregates, cases: r.cases, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.unscored ? { unscored: r.unscored } : {}) })}\n`);
         else {
           const md = await readFile(`${flags.run}/report.md`, 'utf8');
           const table = md.split('\n').filter((l) => l.startsWith('|')).slice(0, 3);
-          process.stdout.write(`${r.aggregates.length ? table.join('\n') : `nothing to score: ${r.unscored}`}\nreport: ${flags.run}/report.md (and report.json)\n`);
+          const skipped = (r.skipped ?? []).map((x) => `not scored: ${x.id}: ${x.reason}\n`).join('');
+          process.stdout.write(`${r.aggregates.length ? table.join('\n') : `nothing to score: ${r.unscored}`}\n${skipped}report: ${flags.run}/report.md (and report.json)\n`);
         }
         return;
       }

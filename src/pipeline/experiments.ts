@@ -304,7 +304,14 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   else {
     // plain NIfTI files: each label file's number of values (files: [image, truth])
     const found = new Set<number>();
-    for (const c of scored) found.add((await truthTarget(c.files[1], undefined, read)).k);
+    const unscored: string[] = [];
+    for (const c of scored) {
+      const t = await truthTarget(c.files[1], undefined, read);
+      if ('k' in t) found.add(t.k);
+      else unscored.push(t.unscored);
+    }
+    for (const u of unscored) log(u);
+    if (found.size === 0) throw new HypersegError('INVALID_INPUT', `ablate scores every configuration against ground truth, and every label file of ${options.data} has a single value: ${unscored[0]}`);
     ks = [...found].sort((a, b) => a - b);
   }
   const configs = options.only?.length ? ABLATION.filter((a) => options.only?.some((o) => o === a.name || o === slug(a.name))) : ABLATION;

@@ -45,6 +45,8 @@ export interface LoadedCase {
   /** The source image's header (affine and spacing go onto every output volume). */
   header: Omit<NiftiHeader, 'datatype'>;
   targets: Target[];
+  /** Why a label file beside the image gives no target (a single label value: a negative case, nothing to score). */
+  unscored?: string;
 }
 
 export interface CaseRef {
@@ -151,13 +153,17 @@ const isNifti = (p: string) => /\.nii(\.gz)?$/i.test(p);
 /** A plain NIfTI file that is the truth of NAME.nii[.gz] beside it. */
 const TRUTH_FILE = /_(seg|label|labels|truth|gt)\.nii(\.gz)?$/i;
 
-/** A label file as a target: k = its number of distinct values; two values: the larger is the foreground. `shape`: its image's, checked. */
-export async function truthTarget(file: string, shape?: Shape3, read: ImageRead = {}): Promise<Target> {
+/**
+ * A label file as a target: k = its number of distinct values; two values: the larger is the foreground.
+ * `shape`: its image's, checked. A file of a single value (a case without the structure: all background)
+ * has no clusters to match: it gives `{ unscored }` naming it, and the case is segmented but not scored.
+ */
+export async function truthTarget(file: string, shape?: Shape3, read: ImageRead = {}): Promise<Target | { unscored: string }> {
   const vol = await readNifti(file, { maxVoxels: read.maxVoxels });
   if (shape && vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
   const labels = labelData(vol, file);
   const classes = [...new Set(labels)].sort((a, b) => a - b);
-  if (classes.length < 2) throw new HypersegError('INVALID_INPUT', `${file} has a single label value (${classes[0]}): nothing to score`);
+  if (classes.length < 2) return { unscored: `${file} has a single label value (${classes[0]}): no classes to match clusters to, so this volume is not scored` };
   if (classes.length > 255) throw new HypersegError('INVALID_INPUT', `${file} has ${classes.length} distinct label values: more classes than k-means may cluster (255)`);
   return { name: 'truth', k: classes.length, labels, classes, ...(classes.length === 2 ? { focus: classes[1] } : {}) };
 }
@@ -199,8 +205,9 @@ async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSou
       id, split: 'all', files: truthFile ? [f, truthFile] : [f], truth: Boolean(truthFile),
       async load(): Promise<LoadedCase> {
         const v = await readNifti(f, read);
-        const targets = truthFile ? [await truthTarget(truthFile, v.shape, read)] : [];
-        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets };
+        const t = truthFile ? await truthTarget(truthFile, v.shape, read) : null;
+        const targets = t && 'labels' in t ? [t] : [];
+        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets, ...(t && 'unscored' in t ? { unscored: t.unscored } : {}) };
       },
     };
   });

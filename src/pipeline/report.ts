@@ -46,6 +46,8 @@ export interface Aggregate {
   focusDice?: MeanSd;
   hd95?: MeanSd;
   assd?: MeanSd;
+  /** Volumes whose surface distances are infinite (the prediction or the truth has no focus voxel): left out of hd95/assd's means. */
+  noSurface?: number;
 }
 
 export interface RunReport {
@@ -61,6 +63,8 @@ export interface RunReport {
   notes: string[];
   /** When nothing could be scored: why. */
   unscored?: string;
+  /** Volumes segmented but not scored, and why (a label file of a single value). */
+  skipped?: { id: string; reason: string }[];
 }
 
 /**
@@ -92,17 +96,19 @@ export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
 }
 
 /** Scores every case and k of a segmentation folder. */
-export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[]; unscored?: string }> {
+export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[]; unscored?: string; skipped?: { id: string; reason: string }[] }> {
   const root = resolve(dir);
   const summary = await readSegmentSummary(root);
   const source = await openData(summary.data.inputs, 0, summary.data.read);
   const byId = new Map(source.cases.map((c) => [c.id, c]));
   const cases: CaseScore[] = [];
+  const skipped: { id: string; reason: string }[] = [];
   const truthKs = new Set<number>();
   for (const entry of summary.cases) {
     const ref = byId.get(entry.id);
     if (!ref) throw new HypersegError('INVALID_INPUT', `case ${entry.id} of ${root} is no longer in ${summary.data.inputs.join(', ')}`);
     const c = await ref.load();
+    if (c.unscored) skipped.push({ id: c.id, reason: c.unscored });
     for (const t of c.targets) {
       truthKs.add(t.k);
       const file = entry.labels[String(t.k)];
@@ -138,20 +144,25 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
       a.focusDice = meanSd(g.map((s) => s.focusDice ?? Number.NaN));
       a.hd95 = meanSd(g.map((s) => s.hd95 ?? Number.NaN));
       a.assd = meanSd(g.map((s) => s.assd ?? Number.NaN));
+      a.noSurface = g.filter((s) => !Number.isFinite(s.hd95 ?? Number.NaN)).length;
     }
     return a;
   });
   // why nothing was scored, when nothing was: no truth at all, or none at the k that were clustered
   let unscored: string | undefined;
   if (aggregates.length === 0) {
-    unscored = truthKs.size === 0
+    unscored = truthKs.size === 0 && skipped.length > 0
+      ? `every label file has a single value (${skipped.map((x) => x.id).join(', ')}): no classes to match clusters to`
+      : truthKs.size === 0
       ? `no ground truth for these volumes (plain NIfTI files: put NAME_seg.nii.gz beside NAME.nii.gz; a BraTS case: <case>_seg.nii.gz in its folder)`
       : `the truth has ${[...truthKs].sort((a, b) => a - b).join(', ')} classes, and the volumes were clustered with k = ${summary.ks.join(', ')}: segment again with --k ${[...truthKs].sort((a, b) => a - b).join(',')} (or without --k)`;
   }
-  return { summary, cases, aggregates, ...(unscored ? { unscored } : {}) };
+  return { summary, cases, aggregates, ...(unscored ? { unscored } : {}), ...(skipped.length ? { skipped } : {}) };
 }
 
 const f3 = (x: MeanSd | undefined) => (x && Number.isFinite(x.mean) ? formatMeanSd(x) : '—');
+/** A surface-distance cell: over the volumes with both surfaces, saying how many when some have none (they were dropped silently). */
+const fSurface = (x: MeanSd | undefined, a: Aggregate) => (a.noSurface ? `${f3(x)} (${a.cases - a.noSurface} of ${a.cases})` : f3(x));
 
 /** Label-file targets of plain NIfTI data, by k (volumes may differ in their number of classes). */
 const truthAggregates = (aggregates: Aggregate[]) => aggregates.filter((a) => a.target === 'truth').sort((a, b) => a.k - b.k);
@@ -161,10 +172,10 @@ export function tableRow(name: string, aggregates: Aggregate[]): string {
   const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
   const wt = aggregates.find((a) => a.target === 'whole-tumour');
   const cells: string[] = synth.map((a) => f3(a.dice));
-  if (wt) cells.push(f3(wt.focusDice), f3(wt.hd95), f3(wt.assd));
+  if (wt) cells.push(f3(wt.focusDice), fSurface(wt.hd95, wt), fSurface(wt.assd, wt));
   for (const a of truthAggregates(aggregates)) {
     cells.push(f3(a.dice));
-    if (a.focusDice) cells.push(f3(a.focusDice), f3(a.hd95), f3(a.assd));
+    if (a.focusDice) cells.push(f3(a.focusDice), fSurface(a.hd95, a), fSurface(a.assd, a));
   }
   return `| ${name} | ${cells.join(' | ')} |`;
 }
@@ -183,10 +194,10 @@ export function tableHeader(aggregates: Aggregate[]): string {
 /** Evaluates DIR (a segmentation folder) and writes DIR/report.md and DIR/report.json. */
 export async function evaluateRun(dir: string, options: { title?: string; method?: string; extra?: string[] } = {}): Promise<RunReport> {
   const root = resolve(dir);
-  const { summary, cases, aggregates, unscored } = await scoreSegmentation(root);
+  const { summary, cases, aggregates, unscored, skipped } = await scoreSegmentation(root);
   const title = options.title ?? 'hyperseg segmentation report';
   const report: RunReport = {
-    format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [], ...(unscored ? { unscored } : {}),
+    format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [], ...(unscored ? { unscored } : {}), ...(skipped ? { skipped } : {}),
   };
   const cfg = summary.model.config;
   const method = options.method ?? `${cfg.hyperbolic ? 'hyperbolic' : 'Euclidean'}${cfg.gyroconv ? ' + gyroconv' : ''}${cfg.triplet ? ' + triplet' : ''} (${cfg.preset})`;
@@ -200,10 +211,14 @@ export async function evaluateRun(dir: string, options: { title?: string; method
     lines.push('No ground truth for these volumes: nothing to score. Segmentations and pictures are listed below.', '');
   } else {
     lines.push('## Scores', '', `Average-class Dice after Hungarian matching of clusters to classes (${oneVolume(aggregates) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
+    if (aggregates.some((a) => a.noSurface)) lines.push('HD95 and ASSD are averaged over the volumes where prediction and truth both have a surface ("n of N"); a volume without one (an empty prediction, or no foreground in its truth) has no finite distance.', '');
   }
+  if (skipped?.length) lines.push(`Not scored (${skipped.length} of ${summary.cases.length} volumes): ${skipped.map((x) => `${x.id}: ${x.reason}`).join('; ')}.`, '');
   lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
   for (const e of summary.cases) {
-    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (${s.target === 'whole-tumour' ? 'WT' : 'foreground'} ${s.focusDice.toFixed(3)}, HD95 ${s.hd95?.toFixed(1)})` : ''}`).join('; ');
+    const hd = (s: CaseScore) => (s.hd95 !== undefined && Number.isFinite(s.hd95) ? s.hd95.toFixed(1) : `— (${s.surfaceStatus ?? 'no surface'})`);
+    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (${s.target === 'whole-tumour' ? 'WT' : 'foreground'} ${s.focusDice.toFixed(3)}, HD95 ${hd(s)})` : ''}`).join('; ')
+      || (skipped?.some((x) => x.id === e.id) ? 'not scored (single-valued label file)' : '');
     const pics = [e.montage, e.disk].filter(Boolean).map((p) => `[${String(p).split('/').pop()}](${p})`).join(' ');
     lines.push(`| ${e.id} | ${e.embedSeconds.toFixed(2)} | ${Math.round(e.voxelsPerSecond)} | ${sc || '—'} | ${pics} |`);
   }

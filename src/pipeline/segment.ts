@@ -315,6 +315,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         const c = await ref.load();
         const dir = join(stage, c.id);
         await mkdir(dir, { recursive: true });
+        if (c.unscored) log(`${c.id}: ${c.unscored}`);
         const v0 = c.image[0];
         if (c.image.every((v) => v === v0)) log(`${c.id}: the image is constant (${v0} everywhere after normalisation): its voxels' embeddings differ by float rounding at most, so its clusters mean nothing`);
         const emb = await embedVolume(backend, { data: c.image, shape: c.shape }, cfg, embedOpts);

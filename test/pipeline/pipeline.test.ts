@@ -368,6 +368,42 @@ describe('segment and evaluate --run', () => {
     await redo({ ks: [2, 3], fitSample: 500, pictures: true, model: join(dir, 'extended', 'model.safetensors') }, 'other weights (one more step)');
   }, 120_000);
 
+  it('a label file of a single value: its volume segmented, named as not scored; a volume without a surface: counted out of HD95, by number', async () => {
+    const folder = join(dir, 'negatives');
+    mkdirSync(folder);
+    const spacing = [1, 1, 1] as const;
+    const vols = { p: synthVolume(1, 6, 16), q: synthVolume(2, 6, 16), r: synthVolume(3, 6, 16) };
+    for (const [name, v] of Object.entries(vols)) {
+      await writeNifti(join(folder, `${name}.nii.gz`), { shape: v.shape, spacing, data: v.image });
+      // q: a case without the structure (all background), which aborted segment and evaluate for the whole folder
+      await writeNifti(join(folder, `${name}_seg.nii.gz`), { shape: v.shape, spacing, data: name === 'q' ? new Uint8Array(v.image.length) : v.labels[0] });
+    }
+    const out = join(dir, 'seg-negatives');
+    const r = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', folder, '--out', out, '--k', '2', '--no-pictures');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/q: .*q_seg\.nii\.gz has a single label value \(0\).*not scored/);
+    // r's prediction made empty: after matching, no voxel is called cell, so it has no surface to measure
+    const s = JSON.parse(readFileSync(join(out, 'segment.json'), 'utf8')) as { cases: { id: string; labels: Record<string, string> }[] };
+    const rFile = join(out, s.cases.find((c) => c.id === 'r')?.labels['2'] ?? '');
+    await writeNifti(rFile, { shape: vols.r.shape, spacing, data: new Uint8Array(vols.r.image.length) });
+    const e = hyperseg('evaluate', '--run', out, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const rep = JSON.parse(e.stdout) as { skipped: { id: string; reason: string }[]; cases: { id: string; hd95: number | null; surfaceStatus: string }[]; aggregates: { target: string; cases: number; noSurface: number; hd95: { mean: number; n: number } }[] };
+    expect(rep.skipped.map((x) => x.id)).toEqual(['q']);
+    expect(rep.cases.map((c) => c.id)).toEqual(['p', 'r']);
+    expect(rep.cases[1]).toMatchObject({ hd95: null, surfaceStatus: 'empty-prediction' }); // Infinity in JSON is null
+    const agg = rep.aggregates.find((a) => a.target === 'truth');
+    // the mean HD95 is p's alone, and says so (it printed a mean "over volumes" of one, as if of two)
+    expect(agg).toMatchObject({ cases: 2, noSurface: 1, hd95: { n: 1 } });
+    expect(agg?.hd95.mean).toBe(rep.cases[0].hd95);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`| ${(rep.cases[0].hd95 as number).toFixed(3)} (1 of 2) |`);
+    expect(md).toMatch(/Not scored \(1 of 3 volumes\): q: .*single label value/);
+    expect(md).toMatch(/\| r \|.*HD95 — \(empty-prediction\)/);
+    const plain = hyperseg('evaluate', '--run', out);
+    expect(plain.stdout).toMatch(/not scored: q: /);
+  }, 120_000);
+
   it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
     const folder = join(dir, 'labelled');
     mkdirSync(folder);
