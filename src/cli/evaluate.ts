@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { evaluateRun } from '../pipeline/report.js';
-import { labelData, readNifti } from '../data/nifti.js';
+import { gridRelation, labelData, readNifti } from '../data/nifti.js';
 import { HypersegError } from '../errors.js';
 import { evaluateSegmentation } from '../eval/evaluate.js';
 import { action, parseChoice, parseIntList, parseIntOption, toJson } from './run.js';
@@ -30,7 +30,7 @@ export function registerEvaluate(program: Command): void {
     .option('--run <dir>', 'a folder written by `hyperseg segment`: Hungarian-matched Dice per level (synthetic), whole-tumour Dice and HD95 (BraTS) or Dice against label files beside plain NIfTI images (NAME_seg.nii.gz), report.md + report.json')
     .option('--pred <file>', 'predicted labels (.nii or .nii.gz)')
     .option('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
-    .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth)', parseIntList('--classes'))
+    .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth or the prediction; the truth\'s with --hungarian)', parseIntList('--classes'))
     .option('--hungarian', 'match predicted clusters to classes by maximum overlap first')
     .option('--surface <mode>', 'surface distances: auto (binary tasks), always, never', parseChoice('--surface', ['auto', 'always', 'never'] as const), 'auto')
     .option('--background <label>', 'background label (no surface distances for it)', parseIntOption('--background', -(2 ** 31), 2 ** 31 - 1), 0)
@@ -59,8 +59,16 @@ export function registerEvaluate(program: Command): void {
         throw new HypersegError('SHAPE_MISMATCH', `${flags.pred} has shape ${pred.shape.join('×')} but ${flags.truth} has shape ${truth.shape.join('×')}`);
       }
       const warnings: string[] = [];
+      const grid = gridRelation(pred.affine, truth.affine);
+      if (grid === 'orientation') {
+        throw new HypersegError('INVALID_INPUT', `${flags.pred} and ${flags.truth} are oriented differently (their affines send the voxel axes along different world directions): the same voxel index is not the same place in both`, {
+          suggestion: "resample the prediction onto the truth's grid first (nibabel, SimpleITK), or write it with the truth's affine",
+        });
+      }
       if (pred.spacing.some((s, i) => Math.abs(s - truth.spacing[i]) > 1e-4 * Math.max(1, Math.abs(s)))) {
         warnings.push(`voxel spacing differs (pred ${pred.spacing.join('×')}, truth ${truth.spacing.join('×')}); using the truth's`);
+      } else if (grid === 'placement') {
+        warnings.push(`the affines differ (origin): scored voxel by voxel on the truth's grid`);
       }
       const res = evaluateSegmentation(labelData(pred, flags.pred), labelData(truth, flags.truth), {
         shape: truth.shape, spacing: truth.spacing, classes: flags.classes, hungarian: flags.hungarian,

@@ -249,6 +249,26 @@ async function streamNifti(path: string, options: ReadOptions, wantData: boolean
   return { header, data: bytes.buffer as ArrayBuffer };
 }
 
+/**
+ * How two volumes' voxel grids relate, from their affines: 'orientation' when a voxel axis points along
+ * another world axis or the opposite way (a flipped or permuted volume: voxel i is not the same place),
+ * 'placement' when only the origin or voxel sizes differ (beyond float32 storage), else 'same'.
+ */
+export function gridRelation(a: number[][], b: number[][]): 'same' | 'placement' | 'orientation' {
+  for (let j = 0; j < 3; j++) {
+    const axis = (m: number[][]) => {
+      let best = 0;
+      for (let r = 1; r < 3; r++) if (Math.abs(m[r][j]) > Math.abs(m[best][j])) best = r;
+      return (best + 1) * Math.sign(m[best][j] || 1); // the world axis (1, 2, 3) with its direction
+    };
+    if (axis(a) !== axis(b)) return 'orientation';
+  }
+  for (let r = 0; r < 3; r++) {
+    for (let c = 0; c < 4; c++) if (Math.abs(a[r][c] - b[r][c]) > 1e-4 * Math.max(1, Math.abs(a[r][c]), Math.abs(b[r][c]))) return 'placement';
+  }
+  return 'same';
+}
+
 /** Voxel values with scl_slope/scl_inter applied, as float32 (a view, not a copy, when no scaling applies to float32 data). */
 export function scaledData(vol: NiftiVolume): Float32Array {
   if (vol.data instanceof Float32Array && vol.slope === 1 && vol.inter === 0) return vol.data;

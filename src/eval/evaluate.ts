@@ -13,7 +13,12 @@ import { surfaceDistances, type SurfaceDistances } from './surface.js';
 export interface EvaluateOptions {
   shape: Shape3;
   spacing?: Spacing3;
-  /** Classes to score (default: the labels present in the truth). */
+  /**
+   * Classes to score. Default: the labels present in the truth or the prediction (with `hungarian`, the
+   * truth's: clusters are matched to them). A class absent from the truth is listed with its predicted
+   * voxels and left out of the means (its Dice is undefined); a binary task measures its surface as
+   * 'empty-truth'. Only the truth's, before: a false-positive class was not shown at all.
+   */
   classes?: number[];
   /** Match clusters to classes by maximum overlap before scoring. */
   hungarian?: boolean;
@@ -37,7 +42,7 @@ export function evaluateSegmentation(pred: LabelArray, truth: LabelArray, option
   if (pred.length !== n || truth.length !== n) {
     throw new HypersegError('SHAPE_MISMATCH', `prediction and truth must hold ${nx}×${ny}×${nz} = ${n} voxels, got ${pred.length} and ${truth.length}`);
   }
-  const classes = options.classes ?? labelsIn(truth);
+  const classes = options.classes ?? (options.hungarian ? labelsIn(truth) : [...new Set([...labelsIn(truth), ...labelsIn(pred)])].sort((a, b) => a - b));
   if (classes.length === 0) throw new HypersegError('INVALID_INPUT', 'no classes to evaluate');
   let scored: LabelArray = pred;
   let mapping: Record<string, number> | undefined;

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
-import { labelData, readNifti } from '../data/nifti.js';
+import { gridRelation, labelData, readNifti } from '../data/nifti.js';
 import { evaluateSegmentation } from '../eval/evaluate.js';
 import { surfaceDistances } from '../eval/surface.js';
 import { HypersegError } from '../errors.js';
@@ -115,6 +115,9 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
       if (!file) continue; // this k was not segmented
       const vol = await readNifti(join(root, file));
       if (vol.shape.join() !== c.shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, the image ${c.shape.join('×')}`);
+      if (gridRelation(vol.affine, c.header.affine) === 'orientation') {
+        throw new HypersegError('INVALID_INPUT', `${join(root, file)} is oriented differently from its image ${ref.files[0]} (segment writes the image's affine: was the file replaced?)`, { suggestion: 'segment the volume again' });
+      }
       const pred = labelData(vol, file);
       const r = evaluateSegmentation(pred, t.labels, { shape: c.shape, spacing: c.header.spacing, classes: t.classes, hungarian: true, surface: 'never' });
       const score: CaseScore = {

@@ -127,6 +127,45 @@ describe('hyperseg evaluate', () => {
     expect(r.stdout).toMatch(/mean dice 1.0000 {2}mean iou 1.0000 {2}over 3 class\(es\)/);
   });
 
+  it('a class only in the prediction is listed, with an empty-truth surface (it was not shown at all), and left out of the mean', async () => {
+    const p = join(dir, 'fp-pred.nii');
+    const t = join(dir, 'fp-truth.nii');
+    await writeNifti(p, { shape, spacing, data: pred }); // a 6×5×4 box of 1s
+    await writeNifti(t, { shape, spacing, data: new Int16Array(960) }); // nothing there
+    const r = hyperseg('evaluate', '--pred', p, '--truth', t, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.classes.map((c: { label: number; predVoxels: number; valid: boolean }) => [c.label, c.predVoxels, c.valid])).toEqual([[0, 960 - 120, true], [1, 120, false]]);
+    expect(j.meanDice).toBeCloseTo((2 * (960 - 120)) / (960 + 960 - 120), 12); // class 0 alone: its Dice
+    expect(j.surface['1'].status).toBe('empty-truth');
+    const plain = hyperseg('evaluate', '--pred', p, '--truth', t);
+    expect(plain.stdout).toMatch(/^1 +n\/a +n\/a +0 +120 +\(absent from truth: skipped\)$/m);
+    expect(plain.stdout).toMatch(/^class 1: HD inf .*\[empty-truth\]$/m);
+  });
+
+  it('refuses a prediction stored with another orientation (flipped x: the same index is another place), warns of another origin', async () => {
+    const flipped = Int16Array.from(pred, (_v, i) => {
+      const x = i % 12;
+      return pred[i - x + (11 - x)];
+    });
+    const t = join(dir, 'or-truth.nii');
+    const f = join(dir, 'or-flipped.nii');
+    const moved = join(dir, 'or-moved.nii');
+    const affine = [[0.8, 0, 0, -4], [0, 1.2, 0, 2], [0, 0, 2, 7], [0, 0, 0, 1]];
+    await writeNifti(t, { shape, spacing, affine, data: pred });
+    // the same object, stored x-reversed with an affine that says so: physically identical, index-wise not
+    await writeNifti(f, { shape, spacing, affine: [[-0.8, 0, 0, -4 + 11 * 0.8], [0, 1.2, 0, 2], [0, 0, 2, 7], [0, 0, 0, 1]], data: flipped });
+    let r = hyperseg('evaluate', '--pred', f, '--truth', t);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/or-flipped.nii and .*or-truth.nii are oriented differently/);
+    expect(r.stderr).toMatch(/resample the prediction onto the truth's grid/);
+    await writeNifti(moved, { shape, spacing, affine: [[0.8, 0, 0, 0], [0, 1.2, 0, 2], [0, 0, 2, 7], [0, 0, 0, 1]], data: pred });
+    r = hyperseg('evaluate', '--pred', moved, '--truth', t);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: the affines differ \(origin\)/);
+    expect(r.stdout).toMatch(/mean dice 1\.0000/);
+  });
+
   it('rejects mismatched shapes, bad files and bad flags with a clear message and non-zero exit', async () => {
     const t = join(dir, 'truth.nii');
     const small = join(dir, 'small.nii');

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeNifti, labelData, readNifti, readNiftiHeader, scaledData, writeNifti } from '../../src/data/nifti.js';
+import { encodeNifti, gridRelation, labelData, readNifti, readNiftiHeader, scaledData, writeNifti } from '../../src/data/nifti.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
@@ -75,6 +75,25 @@ describe('NIfTI-1 round trip (.nii and .nii.gz, every supported datatype)', () =
     expect(v.data.length).toBe(n);
     expect(v.data[n - 1]).toBe(data[n - 1]);
     expect((await readNiftiHeader(path)).shape).toEqual([64, 64, 64]);
+  });
+});
+
+describe('gridRelation', () => {
+  const A = [[0.8, 0, 0, -4], [0, 1.2, 0, 2], [0, 0, 2, 7], [0, 0, 0, 1]];
+  const withCol = (j: number, col: number[]) => A.map((row, r) => row.map((v, c) => (c === j && r < 3 ? col[r] : v)));
+  it('tells a flipped or permuted grid from a moved one, and float32 storage from neither', async () => {
+    expect(gridRelation(A, A)).toBe('same');
+    // written and read back: the sform in float32 (0.8, 1.2 are not exact) is the same grid
+    const f = join(dir, 'grid.nii');
+    await writeNifti(f, { shape: [3, 3, 3], affine: A, data: new Uint8Array(27) });
+    const back = (await readNifti(f)).affine;
+    expect(back[0][0]).not.toBe(0.8);
+    expect(gridRelation(back, A)).toBe('same');
+    expect(gridRelation(withCol(0, [-0.8, 0, 0]), A)).toBe('orientation'); // x reversed
+    expect(gridRelation(withCol(1, [0, 0, 1.2]).map((row, r) => (r < 3 ? [row[0], row[1], r === 1 ? 2 : 0, row[3]] : row)), A)).toBe('orientation'); // y and z swapped
+    expect(gridRelation(withCol(0, [0.8, 0.1, 0]), A)).toBe('placement'); // a slight tilt: same axes
+    expect(gridRelation(withCol(3, [-3, 2, 7]), A)).toBe('placement'); // another origin
+    expect(gridRelation(withCol(2, [0, 0, 2.5]), A)).toBe('placement'); // another slice thickness
   });
 });
 
