@@ -19,6 +19,7 @@
  * sees a partial file. Affine as sform (code 1, scanner) and qform (code 1) from the same matrix.
  */
 
+import { kMaxLength } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createGunzip, gzipSync } from 'node:zlib';
@@ -179,15 +180,22 @@ export async function readNifti(path: string, options: ReadOptions = {}): Promis
 async function streamNifti(path: string, options: ReadOptions, wantData: boolean): Promise<{ header: ParsedHeader; data?: ArrayBuffer }> {
   const maxVoxels = options.maxVoxels ?? DEFAULT_MAX_VOXELS;
   let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (e) {
-    throw new HypersegError('FILE_NOT_FOUND', `${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
-  }
-  const fh = await open(path, 'r');
   const sig = Buffer.alloc(2);
-  await fh.read(sig, 0, 2, 0);
-  await fh.close();
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) fail(path, 'FILE_FORMAT', 'is a folder, not a NIfTI file');
+    size = st.size;
+    const fh = await open(path, 'r');
+    try {
+      await fh.read(sig, 0, 2, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    if (e instanceof HypersegError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new HypersegError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO', `${path}: cannot read file (${code ?? String(e)})`, { cause: e });
+  }
   const gz = sig[0] === 0x1f && sig[1] === 0x8b;
   if (!gz && size < HEADER_BYTES) fail(path, 'FILE_TRUNCATED', `file has ${size} bytes, a NIfTI-1 header needs 348`);
 
@@ -217,7 +225,16 @@ async function streamNifti(path: string, options: ReadOptions, wantData: boolean
           fail(path, 'FILE_TRUNCATED', `expected ${header.voxOffset + need} bytes (header + ${need} bytes of voxel data), the file has ${size}`);
         }
         if (!wantData) break;
-        data = new Uint8Array(new ArrayBuffer(need));
+        // one buffer holds the voxels: above the platform's largest (Node 20: 4 GiB) it cannot be read whole
+        // (the allocation failed inside the gzip loop and was reported as a decompression error)
+        if (need > kMaxLength) {
+          fail(path, 'TOO_LARGE', `${header.shape.join('×')} ${header.datatype} voxels need ${need} bytes in one buffer, above this platform's largest (${kMaxLength})`, 'crop or split the volume, or store it in a smaller datatype');
+        }
+        try {
+          data = new Uint8Array(new ArrayBuffer(need));
+        } catch (e) {
+          fail(path, 'TOO_LARGE', `cannot allocate ${need} bytes for its ${header.shape.join('×')} ${header.datatype} voxels (${(e as Error).message})`);
+        }
       }
       // Skip extension bytes up to vox_offset, then copy voxel bytes straight into `data`.
       const skip = Math.max(0, Math.min(header.voxOffset - pos, chunk.length - off));

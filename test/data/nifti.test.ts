@@ -118,6 +118,8 @@ describe('bad NIfTI files: a clear error naming the file and the problem', () =>
     ['4-D volume', () => { const b = Buffer.from(good); b.writeInt16LE(4, 40); b.writeInt16LE(3, 48); return b; }, /expected a 3-D volume, got 4-D/, 'UNSUPPORTED'],
     ['bad vox_offset', () => { const b = Buffer.from(good); b.writeFloatLE(100, 108); return b; }, /vox_offset must be an integer ≥ 352, got 100/, 'FILE_FORMAT'],
     ['zero spacing', () => { const b = Buffer.from(good); b.writeFloatLE(0, 80); return b; }, /voxel spacing .* must be finite and > 0/, 'FILE_FORMAT'],
+    // 1024×1024×1023 float64 is under the voxel limit but 8 GiB, above one buffer's limit (Node 20: 4 GiB): it was "cannot decompress: Invalid typed array length"
+    ['8 GiB of float64 in gzip', () => { const b = Buffer.from(good); b.writeInt16LE(1024, 42); b.writeInt16LE(1024, 44); b.writeInt16LE(1023, 46); b.writeInt16LE(64, 70); b.writeInt16LE(64, 72); return gzipSync(b); }, /1024×1024×1023 float64 voxels need 8581545984 bytes in one buffer, above this platform's largest/, 'TOO_LARGE'],
     ['NaN voxels', () => { const b = Buffer.from(good); b.writeFloatLE(NaN, 352 + 4 * 5); b.writeFloatLE(Infinity, 352 + 4 * 9); return b; }, /2 voxel\(s\) are NaN or Inf \(first at voxel \(1, 1, 0\)\)/, 'NON_FINITE'],
   ];
   for (const [name, make, message, code] of cases) {
@@ -133,6 +135,11 @@ describe('bad NIfTI files: a clear error naming the file and the problem', () =>
 
   it('missing file', async () => {
     await expect(readNifti(join(dir, 'nope.nii'))).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
+
+  it('a folder given as a file', async () => {
+    // EISDIR escaped as an uncoded error (an internal error's exit status) before
+    await expect(readNifti(dir)).rejects.toMatchObject({ code: 'FILE_FORMAT', message: expect.stringMatching(/is a folder, not a NIfTI file/) });
   });
 
   it('NaN voxels can be sanitised to 0 on request, and the count is reported', async () => {
