@@ -7,7 +7,7 @@ export const ENGINES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
 
 export function addComputeOptions(cmd: Command): Command {
   return cmd
-    .option('--backend <name>', 'torch | tfjs (TypeScript only)', parseChoice('--backend', ['torch', 'tfjs'] as const), 'torch')
+    .option('--backend <name>', 'torch | tfjs (TypeScript only) (default torch; a resumed run keeps its own)', parseChoice('--backend', ['torch', 'tfjs'] as const))
     .option('--engine <name>', `tfjs engine to force: ${ENGINES.join(', ')} (default: the first that loads)`, parseChoice('--engine', ENGINES))
     .option('--device <device>', 'torch: device of the local worker (cpu, cuda, cuda:N)')
     .option('--workers <endpoints...>', 'torch: use running workers (tcp://host:port or ipc://path) instead of starting one')

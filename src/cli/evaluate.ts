@@ -14,8 +14,8 @@ interface EvaluateFlags {
   truth?: string;
   classes?: number[];
   hungarian?: boolean;
-  surface: 'auto' | 'always' | 'never';
-  background: number;
+  surface?: 'auto' | 'always' | 'never';
+  background?: number;
   maxVoxels?: number;
   json?: boolean;
   verbose?: boolean;
@@ -32,15 +32,20 @@ export function registerEvaluate(program: Command): void {
     .option('--truth <file>', 'ground-truth labels (.nii or .nii.gz)')
     .option('--classes <list>', 'classes to score, e.g. 0,1,2 (default: the labels in the truth or the prediction; the truth\'s with --hungarian)', parseIntList('--classes'))
     .option('--hungarian', 'match predicted clusters to classes by maximum overlap first')
-    .option('--surface <mode>', 'surface distances: auto (binary tasks), always, never', parseChoice('--surface', ['auto', 'always', 'never'] as const), 'auto')
-    .option('--background <label>', 'background label (no surface distances for it)', parseIntOption('--background', -(2 ** 31), 2 ** 31 - 1), 0)
+    .option('--surface <mode>', 'surface distances: auto (binary tasks; the default), always, never', parseChoice('--surface', ['auto', 'always', 'never'] as const))
+    .option('--background <label>', 'background label (no surface distances for it; default 0)', parseIntOption('--background', -(2 ** 31), 2 ** 31 - 1))
     .option('--max-voxels <n>', 'refuse volumes with more voxels than this', parseIntOption('--max-voxels', 1))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: EvaluateFlags) => {
       if (flags.run !== undefined) {
         if (flags.pred || flags.truth) throw new HypersegError('INVALID_ARGUMENT', 'pass either --run DIR or --pred and --truth, not both');
-        const r = await evaluateRun(flags.run);
+        // a segmentation folder is scored as its data defines (they were accepted and ignored)
+        const pairOnly = (['classes', 'hungarian', 'surface', 'background'] as const).filter((k) => flags[k] !== undefined);
+        if (pairOnly.length > 0) {
+          throw new HypersegError('INVALID_ARGUMENT', `${pairOnly.map((k) => `--${k}`).join(', ')} apply to --pred/--truth; --run scores each volume as its data defines (Hungarian matching over the truth's classes; HD95 for BraTS and binary label files)`, { suggestion: `drop ${pairOnly.map((k) => `--${k}`).join(', ')}` });
+        }
+        const r = await evaluateRun(flags.run, { maxVoxels: flags.maxVoxels });
         if (flags.json) process.stdout.write(`${toJson({ ok: true, report: `${flags.run}/report.md`, aggregates: r.aggregates, cases: r.cases, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.unscored ? { unscored: r.unscored } : {}) })}\n`);
         else {
           const md = await readFile(`${flags.run}/report.md`, 'utf8');

@@ -24,7 +24,7 @@ import { HypersegError } from '../errors.js';
 import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
-import { type TrainSummary, train } from './train.js';
+import { readRunConfig, type TrainSummary, train } from './train.js';
 
 /** Where the compute runs (shared by the experiments; see TrainOptions for each field). */
 export interface ComputeChoice {
@@ -75,7 +75,10 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const out = resolve(options.out);
   assertFolderTarget(out);
   const log = options.onLog ?? (() => undefined);
-  const backend = options.backend ?? 'torch';
+  const run = join(out, 'run');
+  const resume = existsSync(join(run, 'config.json'));
+  // a re-run keeps its run's backend unless told otherwise (train refuses another for a run it resumes)
+  const backend = options.backend ?? (resume ? (await readRunConfig(run)).backend : 'torch');
   const t0 = performance.now();
   const secs = { data: 0, train: 0, segment: 0, evaluate: 0, total: 0 };
   await mkdir(out, { recursive: true });
@@ -89,8 +92,6 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   }
   secs.data = (performance.now() - t) / 1000;
   t = performance.now();
-  const run = join(out, 'run');
-  const resume = existsSync(join(run, 'config.json'));
   const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
   log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
   // a re-run continues (or reuses) the run as it was: what it was not given again (steps, batch, seed) is the run's own
@@ -166,6 +167,7 @@ interface FolderSettings {
   batch: number;
   preset: 'small' | 'valid' | 'paper';
   seeds: number[];
+  backend: BackendName;
 }
 
 /** ablation.json: the table and what it was made with (batch and read recorded since they are checked). */
@@ -319,6 +321,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
   const preset = options.preset ?? folder.preset ?? (earlierTable?.preset as FolderSettings['preset'] | undefined) ?? 'small';
   const batch = options.batch ?? folder.batch ?? earlierTable?.batch ?? 32;
+  const backend: BackendName = options.backend ?? folder.backend ?? 'torch';
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
   // table with its own rows alone before, losing the others)
@@ -332,7 +335,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   }
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
-  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, seeds } satisfies FolderSettings)}\n`;
+  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, seeds, backend } satisfies FolderSettings)}\n`;
   if (!existsSync(budgetFile)) await writeFileAtomic(budgetFile, settings(stepsPer));
   const rows: AblationRow[] = [];
 
@@ -357,7 +360,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       }
       log(`${which}: training (${target} steps)`);
       const tr = await train({
-        data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend: options.backend, engine: options.engine, model,
+        data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model,
         seed, steps: target, batch, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
         resumeHint: null,
       });
@@ -365,7 +368,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, backend: options.backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
+      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;
@@ -385,7 +388,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(label(r), r.aggregates))].join('\n');
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${options.backend ?? 'torch'}.`,
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${backend}.`,
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',

@@ -96,10 +96,12 @@ export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
 }
 
 /** Scores every case and k of a segmentation folder. */
-export async function scoreSegmentation(dir: string): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[]; unscored?: string; skipped?: { id: string; reason: string }[] }> {
+export async function scoreSegmentation(dir: string, options: { maxVoxels?: number } = {}): Promise<{ summary: SegmentSummary; cases: CaseScore[]; aggregates: Aggregate[]; unscored?: string; skipped?: { id: string; reason: string }[] }> {
   const root = resolve(dir);
   const summary = await readSegmentSummary(root);
-  const source = await openData(summary.data.inputs, 0, summary.data.read);
+  // read as segment read them (recorded), with a voxel limit raised here if asked; the label volumes too
+  const read = { ...summary.data.read, ...(options.maxVoxels !== undefined ? { maxVoxels: options.maxVoxels } : {}) };
+  const source = await openData(summary.data.inputs, 0, read);
   const byId = new Map(source.cases.map((c) => [c.id, c]));
   const cases: CaseScore[] = [];
   const skipped: { id: string; reason: string }[] = [];
@@ -113,7 +115,7 @@ export async function scoreSegmentation(dir: string): Promise<{ summary: Segment
       truthKs.add(t.k);
       const file = entry.labels[String(t.k)];
       if (!file) continue; // this k was not segmented
-      const vol = await readNifti(join(root, file));
+      const vol = await readNifti(join(root, file), { maxVoxels: read.maxVoxels });
       if (vol.shape.join() !== c.shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, the image ${c.shape.join('×')}`);
       if (gridRelation(vol.affine, c.header.affine) === 'orientation') {
         throw new HypersegError('INVALID_INPUT', `${join(root, file)} is oriented differently from its image ${ref.files[0]} (segment writes the image's affine: was the file replaced?)`, { suggestion: 'segment the volume again' });
@@ -195,9 +197,9 @@ export function tableHeader(aggregates: Aggregate[]): string {
 }
 
 /** Evaluates DIR (a segmentation folder) and writes DIR/report.md and DIR/report.json. */
-export async function evaluateRun(dir: string, options: { title?: string; method?: string; extra?: string[] } = {}): Promise<RunReport> {
+export async function evaluateRun(dir: string, options: { title?: string; method?: string; extra?: string[]; maxVoxels?: number } = {}): Promise<RunReport> {
   const root = resolve(dir);
-  const { summary, cases, aggregates, unscored, skipped } = await scoreSegmentation(root);
+  const { summary, cases, aggregates, unscored, skipped } = await scoreSegmentation(root, { maxVoxels: options.maxVoxels });
   const title = options.title ?? 'hyperseg segmentation report';
   const report: RunReport = {
     format: 'hyperseg-report', title, segmentation: root, data: summary.data, model: summary.model, path: summary.path, aggregates, cases, notes: options.extra ?? [], ...(unscored ? { unscored } : {}), ...(skipped ? { skipped } : {}),

@@ -185,6 +185,21 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     if (options.read && JSON.stringify(normaliseRead(options.read)) !== JSON.stringify(normaliseRead(cfg.data.read))) throw differs('image reading', normaliseRead(cfg.data.read), normaliseRead(options.read));
     if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);
     if (options.batch !== undefined && options.batch !== cfg.batch) throw differs('batch', cfg.batch, options.batch);
+    // the optimiser state in its checkpoints is the backend's own
+    if (options.backend !== undefined && options.backend !== cfg.backend) throw differs('backend', cfg.backend, options.backend);
+    if (options.maxVolumes !== undefined) {
+      throw new HypersegError('INVALID_ARGUMENT', `${run}: a resumed run trains on the ${cfg.data.train.length} volumes it recorded; --max-volumes chooses them for a new run`, { suggestion: 'drop --max-volumes' });
+    }
+    // how often to checkpoint and how many to keep do not change the result: taken, and kept for later resumes
+    // (they were ignored); threads and the tfjs engine are this session's (not recorded)
+    const every = options.checkpointEvery ?? cfg.checkpointEvery;
+    const keep = options.keep ?? cfg.keep;
+    if (!Number.isInteger(every) || every < 1 || !Number.isInteger(keep) || keep < 1) throw new HypersegError('INVALID_ARGUMENT', `checkpoint-every and keep must be integers ≥ 1, got ${every} and ${keep}`);
+    if (every !== cfg.checkpointEvery || keep !== cfg.keep) {
+      cfg.checkpointEvery = every;
+      cfg.keep = keep;
+      await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+    }
     if (options.steps !== undefined && options.steps !== cfg.steps) {
       if (!Number.isInteger(options.steps) || options.steps < 1) throw new HypersegError('INVALID_ARGUMENT', `steps must be an integer ≥ 1, got ${options.steps}`);
       if (state && options.steps < state.step) {
@@ -278,7 +293,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
 
   const rng = state ? Rng.fromState(state.sampler) : new Rng(cfg.seed, 0x7a1);
   const sampler = new TripletSampler(volumes, cfg.sampler, rng);
-  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: cfg.engine, threads: cfg.threads, device: options.device ?? cfg.device, workers: options.workers, localWorkers: options.localWorkers });
+  const backend: ComputeBackend = await createBackend(cfg.backend, { engine: options.engine ?? cfg.engine, threads: options.threads ?? cfg.threads, device: options.device ?? cfg.device, workers: options.workers, localWorkers: options.localWorkers });
   const metricsPath = join(run, 'metrics.jsonl');
   const start = state?.step ?? 0;
   let seconds0 = state?.seconds ?? 0;

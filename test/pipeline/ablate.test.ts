@@ -129,7 +129,7 @@ describe('ablate', () => {
     // nor batch, preset or seed: a re-run given none of them keeps the folder's (batch 32 was taken as asked for, and refused)
     const bare = await ablate({ data, out, only: ['euclidean-base'], threads: 1 });
     expect(bare.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
-    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8'))).toEqual({ steps: 3, batch: 8, preset: 'small', seeds: [0] });
+    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8'))).toEqual({ steps: 3, batch: 8, preset: 'small', seeds: [0], backend: 'torch' });
 
     // the folder's models and baselines belong to that data and budget: other data, a shorter budget,
     // another batch or preset are refused before anything is trained (they gave a mixed table before)

@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,9 @@ describe('train (torch)', () => {
       [['--preset', 'paper'], /was trained with model \(.*preset.*\) .*"preset":"small".*, not .*"preset":"paper"/],
       [['--data', join(dir, 'nope')], /was trained with data \[.*ds"\], not \[.*nope"\]/],
       [['--steps', '3'], /has already trained 6 steps; --steps 3 would not continue it/],
+      // accepted and ignored before
+      [['--backend', 'tfjs'], /was trained with backend "torch", not "tfjs"/],
+      [['--max-volumes', '1'], /a resumed run trains on the 4 volumes it recorded; --max-volumes chooses them for a new run/],
     ];
     for (const [flags, message] of refused) {
       const r = hyperseg('train', '--resume', full, ...flags);
@@ -116,8 +119,11 @@ describe('train (torch)', () => {
     expect(same.stdout).toMatch(/had already trained all 6 steps: nothing to do/);
     const ext = join(dir, 'extended');
     cpSync(full, ext, { recursive: true });
-    const r = hyperseg('train', '--resume', ext, '--steps', '7', '--threads', '1', '--json');
+    const r = hyperseg('train', '--resume', ext, '--steps', '7', '--threads', '1', '--keep', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
+    // --keep on a resume is taken (the run's 2 were kept before) and recorded for the next
+    expect(readdirSync(join(ext, 'checkpoints')).filter((f) => f.endsWith('.safetensors'))).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(ext, 'config.json'), 'utf8')).keep).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ completed: true, steps: 7, resumedFrom: 6 });
     expect(JSON.parse(readFileSync(join(ext, 'config.json'), 'utf8')).steps).toBe(7); // it said 6 before
     expect(metrics(ext).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -402,6 +408,13 @@ describe('segment and evaluate --run', () => {
     expect(md).toMatch(/\| r \|.*HD95 — \(empty-prediction\)/);
     const plain = hyperseg('evaluate', '--run', out);
     expect(plain.stdout).toMatch(/not scored: q: /);
+    // options of --pred/--truth are refused with --run (accepted and ignored before); --max-voxels is used
+    const flagged = hyperseg('evaluate', '--run', out, '--hungarian', '--classes', '0,1');
+    expect(flagged.code).toBe(2);
+    expect(flagged.stderr).toMatch(/--classes, --hungarian apply to --pred\/--truth/);
+    const capped = hyperseg('evaluate', '--run', out, '--max-voxels', '100');
+    expect(capped.code).toBe(1);
+    expect(capped.stderr).toMatch(/16×16×16 = 4096 voxels, above the limit of 100/);
   }, 120_000);
 
   it('plain NIfTI files with label files beside them: paired, not trained on, segmented with the truth\'s k and scored', async () => {
