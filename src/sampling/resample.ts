@@ -66,7 +66,11 @@ export function fillAxisOnGrid(t: AxisTable, j0: number, step: number, m: number
 // CACHE_LIMIT elements are allocated per call instead, so a whole-volume resampling does not pin
 // its working memory.
 const CACHE_LIMIT = 1 << 20;
+// slotMap: source index → slot, −1 everywhere between calls (slotsOf restores it); slotInts: the lists.
+// Two buffers: they shared one before, and a later volume with more rows than an earlier one read the
+// earlier call's lists as map entries (not −1), which put wrong rows into its samples.
 let slotMap: Int32Array = new Int32Array(0);
+let slotInts: Int32Array = new Int32Array(0);
 const cache: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
 
 /** Scratch buffer `which` (0 or 1) of at least `size` elements. */
@@ -112,10 +116,10 @@ export function sampleTables(
   const { data } = grid;
   const [nx, ny, nz] = grid.shape;
   const sxy = nx * ny;
-  const need = Math.max(ny, nz) + 4 * (my + mz) + 8;
-  if (slotMap.length < need) slotMap = new Int32Array(need).fill(-1);
-  const map = slotMap.subarray(0, Math.max(ny, nz));
-  const ints = slotMap.subarray(Math.max(ny, nz));
+  if (slotMap.length < Math.max(ny, nz)) slotMap = new Int32Array(Math.max(ny, nz)).fill(-1);
+  if (slotInts.length < 4 * (my + mz)) slotInts = new Int32Array(4 * (my + mz));
+  const map = slotMap;
+  const ints = slotInts;
   const yList = ints.subarray(0, 2 * my);
   const y0 = ints.subarray(2 * my, 3 * my);
   const y1 = ints.subarray(3 * my, 4 * my);

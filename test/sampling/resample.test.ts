@@ -71,6 +71,26 @@ describe('resampling convention', () => {
     }
   });
 
+  it('stays exact from one volume to a larger one in the same process (the scratch index map was not reset: wrong samples)', () => {
+    // a small volume with many samples first (a large scratch list), then a volume with more rows: each
+    // whole-volume resampling must equal the naive reference, whatever came before it
+    const rng = new Rng(5);
+    // [shape, planes of samples resampled in z]: the dense path's slabs cover a few planes of a volume
+    const runs: [[number, number, number], number][] = [[[12, 12, 12], 32], [[20, 20, 9], 10], [[7, 30, 5], 18], [[12, 12, 12], 32], [[25, 6, 33], 12]];
+    for (const [shape, planes] of runs) {
+      const g = grid(shape, () => rng.normal());
+      const lo: [number, number, number] = [-4, -4, -4];
+      const hi: [number, number, number] = [2 * shape[0] + 4, 2 * shape[1] + 4, planes - 4];
+      const r = resampleVolume(g, 5, 10, lo, hi);
+      let worst = 0;
+      for (let k = 0, o = 0; k < r.shape[2]; k++) for (let j = 0; j < r.shape[1]; j++) for (let i = 0; i < r.shape[0]; i++, o++) {
+        const p = [i, j, k].map((v, a) => (lo[a] + v + 0.5) * 0.5 - 0.5);
+        worst = Math.max(worst, Math.abs(r.data[o] - trilinear(g, p[0], p[1], p[2])));
+      }
+      expect(worst, shape.join('×')).toBeLessThan(1e-5);
+    }
+  });
+
   it('a box of one voxel per sample (step 1) returns the voxels themselves', () => {
     const rng = new Rng(4);
     const g = grid([8, 8, 8], () => rng.normal());
