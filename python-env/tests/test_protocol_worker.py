@@ -72,9 +72,16 @@ def test_bad_messages_get_error_replies(frames, code):
     assert env["ok"] is False and env["error"]["code"] == code, env
 
 
+def worker_env():
+    """The worker's environment: python-env first, then whatever PYTHONPATH already held (an
+    interpreter whose packages come through PYTHONPATH, as on a cluster's module system, keeps them)."""
+    extra = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(ROOT / "python-env") + (os.pathsep + extra if extra else "")}
+
+
 def start_worker(tmp_path):
     endpoint = f"ipc://{tmp_path}/w.sock"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    env = worker_env()
     proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
@@ -155,7 +162,7 @@ def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
     sock.close(0)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    env = worker_env()
     r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", "tcp://0.0.0.0:5999"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "refusing to bind tcp://0.0.0.0:5999: not loopback" in r.stderr
 
@@ -165,7 +172,7 @@ def test_worker_exits_when_the_process_that_started_it_ends(tmp_path):
     # sits between them): the worker serves while it lives and exits, removing its socket, after it ends.
     keeper = subprocess.Popen(["sleep", "120"])
     endpoint = f"ipc://{tmp_path}/p.sock"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python-env")}
+    env = worker_env()
     proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "1", "--parent-pid", str(keeper.pid)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
