@@ -88,6 +88,7 @@ interface AblateFlags extends ReadFlags {
   seeds?: number[];
   threads?: number;
   only?: string[];
+  concurrent?: number;
   json?: boolean;
   verbose?: boolean;
 }
@@ -103,6 +104,7 @@ export function registerAblate(program: Command): void {
     .option('--seed <s>', 'random seed, the same for every configuration (default 0; a re-run keeps the folder\'s)', parseIntOption('--seed', 0))
     .option('--seeds <list>', 'train every configuration once per seed and report mean ± sd over seeds (e.g. 0,1,2; overrides --seed)', parseIntList('--seeds'))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
+    .option('--concurrent <n>', 'train up to n runs at once, each in its own process with its own worker (default 1; on a GPU each run is latency-bound, so several share it almost for free)', parseIntOption('--concurrent', 1, 256))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: AblateFlags) => {
@@ -110,7 +112,7 @@ export function registerAblate(program: Command): void {
       try {
         const r = await ablate({
           data: flags.data, read: readOptionsOf(flags), out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, signal: stop.signal,
+          seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, concurrent: flags.concurrent, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
           },

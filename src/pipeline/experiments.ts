@@ -10,6 +10,7 @@
 
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
@@ -24,6 +25,7 @@ import { HypersegError } from '../errors.js';
 import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
+import { type ChildTrainOptions, type ConcurrentJob, trainConcurrently } from './concurrent.js';
 import { readRunConfig, type TrainSummary, train } from './train.js';
 
 /** Where the compute runs (shared by the experiments; see TrainOptions for each field). */
@@ -157,6 +159,11 @@ export interface AblateOptions extends ComputeChoice {
   split?: Split;
   /** Only these configurations (names or slugs); default all six. */
   only?: string[];
+  /**
+   * Train up to this many runs at once, each in its own process with its own worker (default 1: one
+   * after another in this process). Not with `workers` (the runs would queue on the same workers).
+   */
+  concurrent?: number;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
 }
@@ -343,27 +350,44 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
 
   // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
   const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
+  // one training run: its folder, its name in the log, and train()'s options (the same in this process and in a child)
+  const plan = async (a: (typeof runs)[number], seed: number, threads: number | undefined) => {
+    const dir = multi ? join(out, slug(a.name), `seed-${seed}`) : join(out, slug(a.name));
+    const run = join(dir, 'run');
+    const which = multi ? `${a.name}, seed ${seed}` : a.name;
+    // a plain re-run (no --steps) never shortens a run that an --only run trained beyond the budget
+    let target = stepsPer;
+    if (options.steps === undefined && existsSync(join(run, 'config.json'))) {
+      const own = (await readJsonFile<{ steps?: unknown }>(join(run, 'config.json'), `${which}'s run configuration`)).steps;
+      if (typeof own === 'number' && Number.isInteger(own) && own > stepsPer) target = own;
+    }
+    const trainOptions: ChildTrainOptions = {
+      data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model: { preset, ...a.model },
+      seed, steps: target, batch, threads, device: options.device, workers: options.workers, resumeHint: null,
+    };
+    return { dir, run, which, target, trainOptions };
+  };
+  const concurrent = options.concurrent ?? 1;
+  if (concurrent > 1) {
+    if (options.workers?.length) throw new HypersegError('INVALID_ARGUMENT', '--concurrent starts a worker for each run; with --workers every run would queue on the same workers', { suggestion: 'drop --concurrent, or drop --workers and give --device' });
+    // each run's worker gets its share of the cores unless --threads says otherwise
+    const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / concurrent));
+    const jobs: ConcurrentJob[] = [];
+    for (const a of runs) for (const seed of seeds) {
+      const p = await plan(a, seed, threads);
+      jobs.push({ name: p.which, options: p.trainOptions });
+    }
+    log(`training ${jobs.length} runs, up to ${concurrent} at once (${threads} torch thread${threads === 1 ? '' : 's'} each)`);
+    await trainConcurrently(jobs, concurrent, { signal: options.signal, onLog: log });
+  }
   for (const a of runs) {
     const perSeed: Aggregate[][] = [];
     let trainSeconds = 0;
     let steps = 0;
     for (const seed of seeds) {
-      const dir = multi ? join(out, slug(a.name), `seed-${seed}`) : join(out, slug(a.name));
-      const run = join(dir, 'run');
-      const model: ModelConfig = { preset, ...a.model };
-      const which = multi ? `${a.name}, seed ${seed}` : a.name;
-      // a plain re-run (no --steps) never shortens a run that an --only run trained beyond the budget
-      let target = stepsPer;
-      if (options.steps === undefined && existsSync(join(run, 'config.json'))) {
-        const own = (await readJsonFile<{ steps?: unknown }>(join(run, 'config.json'), `${which}'s run configuration`)).steps;
-        if (typeof own === 'number' && Number.isInteger(own) && own > stepsPer) target = own;
-      }
+      const { dir, run, which, target, trainOptions } = await plan(a, seed, options.threads);
       log(`${which}: training (${target} steps)`);
-      const tr = await train({
-        data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model,
-        seed, steps: target, batch, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onLog: log,
-        resumeHint: null,
-      });
+      const tr = await train({ ...trainOptions, signal: options.signal, onLog: log });
       if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${target}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);

@@ -165,6 +165,34 @@ describe('ablate', () => {
     expect(readFileSync(join(out, 'hyperbolic-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(4);
   }, 300_000);
 
+  it('--concurrent trains the runs side by side, each in its own process, into the runs the one-after-another path trains', async () => {
+    const base = { data, steps: 3, batch: 8, only: ['euclidean-base'], threads: 1 };
+    const lines: string[] = [];
+    const side = await ablate({ ...base, out: join(dir, 'abl-concurrent'), concurrent: 2, onLog: (l) => lines.push(l) });
+    const seq = await ablate({ ...base, out: join(dir, 'abl-sequential') });
+    expect(side.rows.map((r) => r.method)).toEqual(seq.rows.map((r) => r.method));
+    expect(side.rows.map((r) => r.aggregates)).toEqual(seq.rows.map((r) => r.aggregates));
+    // the same optimisation step by step (CPU, one thread: bit for bit), timings aside
+    const losses = (out: string, row: string) => readFileSync(join(out, row, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n')
+      .map((l) => { const { seconds: _s, elapsed: _e, ...rest } = JSON.parse(l); return rest; });
+    for (const row of ['k-means-on-euclidean-autoencoder-codes', 'euclidean-base']) {
+      const mine = losses(join(dir, 'abl-concurrent'), row);
+      expect(mine.length).toBe(3);
+      expect(mine).toEqual(losses(join(dir, 'abl-sequential'), row));
+    }
+    // both children were under way before either finished, and the loop after them found both runs done
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const started = [at(/^\[k-means on Euclidean autoencoder codes\] /), at(/^\[Euclidean base\] /)];
+    const finished = [at(/^\[k-means on Euclidean autoencoder codes\] step 3 of 3/), at(/^\[Euclidean base\] step 3 of 3/)];
+    expect(lines[0]).toBeDefined();
+    expect(lines).toContain('training 2 runs, up to 2 at once (1 torch thread each)');
+    for (const i of [...started, ...finished]) expect(i).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...started)).toBeLessThan(Math.min(...finished));
+    // a child's error comes back with its code, named by its run; --workers is refused
+    await expect(ablate({ ...base, batch: 4, out: join(dir, 'abl-concurrent'), concurrent: 2 })).rejects.toThrow(/was trained with batch 8, not 4/);
+    await expect(ablate({ ...base, out: join(dir, 'abl-concurrent'), concurrent: 2, workers: ['ipc:///nowhere'] })).rejects.toThrow(/--concurrent starts a worker for each run/);
+  }, 300_000);
+
   it('on plain NIfTI files: refuses them without label files before training anything, and scores them against label files', async () => {
     const folder = join(dir, 'plain');
     mkdirSync(folder);
