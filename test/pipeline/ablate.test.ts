@@ -193,6 +193,30 @@ describe('ablate', () => {
     await expect(ablate({ ...base, out: join(dir, 'abl-concurrent'), concurrent: 2, workers: ['ipc:///nowhere'] })).rejects.toThrow(/--concurrent starts a worker for each run/);
   }, 300_000);
 
+  it('--concurrent stopped (Ctrl-C) stops every run in flight with a resumable checkpoint', async () => {
+    const out = join(dir, 'abl-stopped');
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const options = { data, out, steps: 400, batch: 8, only: ['euclidean-base'], threads: 1, concurrent: 2 };
+    await expect(ablate({
+      ...options, signal: stop.signal,
+      onLog: (l) => {
+        lines.push(l);
+        // once both runs are under way (a progress line each, every 40 steps)
+        const going = new Set(lines.map((x) => /^\[(.+)\] step \d+ of 400/.exec(x)?.[1]).filter(Boolean));
+        if (going.size === 2) stop.abort();
+      },
+    })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    for (const row of ['k-means-on-euclidean-autoencoder-codes', 'euclidean-base']) {
+      const state = JSON.parse(readFileSync(join(out, row, 'run', 'state.json'), 'utf8')) as { step: number; checkpoint: string };
+      expect(state.step).toBeGreaterThan(0);
+      expect(state.step).toBeLessThan(400);
+      expect(existsSync(join(out, row, 'run', state.checkpoint))).toBe(true);
+      expect(readFileSync(join(out, row, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(state.step);
+    }
+    expect(lines.filter((l) => /stopped at step \d+; the run can be resumed/.test(l)).length).toBe(2);
+  }, 300_000);
+
   it('on plain NIfTI files: refuses them without label files before training anything, and scores them against label files', async () => {
     const folder = join(dir, 'plain');
     mkdirSync(folder);
