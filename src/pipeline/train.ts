@@ -195,20 +195,24 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     const every = options.checkpointEvery ?? cfg.checkpointEvery;
     const keep = options.keep ?? cfg.keep;
     if (!Number.isInteger(every) || every < 1 || !Number.isInteger(keep) || keep < 1) throw new HypersegError('INVALID_ARGUMENT', `checkpoint-every and keep must be integers ≥ 1, got ${every} and ${keep}`);
-    if (every !== cfg.checkpointEvery || keep !== cfg.keep) {
-      cfg.checkpointEvery = every;
-      cfg.keep = keep;
-      await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
-    }
-    if (options.steps !== undefined && options.steps !== cfg.steps) {
-      if (!Number.isInteger(options.steps) || options.steps < 1) throw new HypersegError('INVALID_ARGUMENT', `steps must be an integer ≥ 1, got ${options.steps}`);
-      if (state && options.steps < state.step) {
-        throw new HypersegError('INVALID_ARGUMENT', `${run} has already trained ${state.step} steps; --steps ${options.steps} would not continue it`, {
+    const newSteps = options.steps !== undefined && options.steps !== cfg.steps ? options.steps : undefined;
+    if (newSteps !== undefined) {
+      if (!Number.isInteger(newSteps) || newSteps < 1) throw new HypersegError('INVALID_ARGUMENT', `steps must be an integer ≥ 1, got ${newSteps}`);
+      if (state && newSteps < state.step) {
+        throw new HypersegError('INVALID_ARGUMENT', `${run} has already trained ${state.step} steps; --steps ${newSteps} would not continue it`, {
           suggestion: `pass --steps above ${state.step} to extend it, or start a new run with another --out`,
         });
       }
-      cfg.steps = options.steps; // extending (or shortening an unfinished) run keeps everything else
+    }
+    // one write, after every check: a refused resume leaves config.json as it was (the checkpoint settings
+    // were written before the --steps check could refuse)
+    if (newSteps !== undefined || every !== cfg.checkpointEvery || keep !== cfg.keep) {
+      cfg.checkpointEvery = every;
+      cfg.keep = keep;
+      if (newSteps !== undefined) cfg.steps = newSteps; // extending (or shortening an unfinished) run keeps everything else
       await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+    }
+    if (newSteps !== undefined) {
       if (state && cfg.steps > state.step) {
         // the earlier final weights no longer are: until the extension finishes, the run is unfinished
         // (segment then uses, and names, its latest checkpoint)

@@ -114,6 +114,12 @@ describe('train (torch)', () => {
       expect(r.code, flags.join(' ')).toBe(2);
       expect(r.stderr, flags.join(' ')).toMatch(message);
     }
+    // a refused resume changes nothing: --keep and --checkpoint-every were written before --steps was refused
+    const config = readFileSync(join(full, 'config.json'), 'utf8');
+    const partly = hyperseg('train', '--resume', full, '--keep', '1', '--checkpoint-every', '1', '--steps', '3');
+    expect(partly.code).toBe(2);
+    expect(partly.stderr).toMatch(/has already trained 6 steps; --steps 3 would not continue it/);
+    expect(readFileSync(join(full, 'config.json'), 'utf8')).toBe(config);
     const same = hyperseg('train', '--resume', full, '--data', data, '--seed', '5', '--batch', '8', '--preset', 'small');
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/had already trained all 6 steps: nothing to do/);
