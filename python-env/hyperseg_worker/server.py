@@ -368,12 +368,16 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     ap.add_argument("--max-message-bytes", type=int, default=2 ** 31)
     ap.add_argument("--allow-remote", action="store_true")
-    ap.add_argument("--curve-secret-key", help="Z85 CURVE secret key (required with --allow-remote)")
+    ap.add_argument("--curve-secret-key", default=os.environ.get("HYPERSEG_CURVE_SECRET_KEY"),
+                    help="Z85 CURVE secret key (required with --allow-remote); write it as --curve-secret-key=KEY, since a "
+                         "Z85 key may begin with '-', or set HYPERSEG_CURVE_SECRET_KEY (kept out of the process list)")
     ap.add_argument("--parent-pid", type=int, help="exit when this process ends (set by the TypeScript backend for the workers it starts)")
     a = ap.parse_args(argv)
     check_endpoint(a.endpoint, a.allow_remote)
     if a.allow_remote and not a.curve_secret_key:
         raise SystemExit("hyperseg worker: --allow-remote requires --curve-secret-key (ZeroMQ CURVE encryption)")
+    if a.curve_secret_key is not None and len(a.curve_secret_key) != 40:
+        raise SystemExit(f"hyperseg worker: a CURVE secret key is 40 Z85 characters, got {len(a.curve_secret_key)}")
     if a.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"hyperseg worker: --device {a.device} but torch {torch.__version__} sees no CUDA device")
     torch.set_num_threads(a.threads or os.cpu_count() or 1)

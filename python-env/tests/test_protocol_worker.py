@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -165,6 +166,26 @@ def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
     env = worker_env()
     r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", "tcp://0.0.0.0:5999"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "refusing to bind tcp://0.0.0.0:5999: not loopback" in r.stderr
+
+
+def test_curve_secret_key_beginning_with_a_dash_and_a_key_of_the_wrong_length(tmp_path):
+    # about one Z85 key in 85 begins with '-': `--curve-secret-key=KEY` and HYPERSEG_CURVE_SECRET_KEY take it
+    secret = next(s for _, s in iter(zmq.curve_keypair, None) if s.startswith(b"-")).decode()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for args, extra_env in (([f"--curve-secret-key={secret}"], {}), ([], {"HYPERSEG_CURVE_SECRET_KEY": secret})):
+        endpoint = f"tcp://127.0.0.1:{port}"
+        proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--allow-remote", "--threads", "1", *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**worker_env(), **extra_env})
+        try:
+            assert proc.stdout.readline().strip() == f"READY {endpoint}", proc.stderr.read()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"tcp://127.0.0.1:{port}", "--allow-remote", "--curve-secret-key=abc"],
+                       capture_output=True, text=True, env=worker_env(), timeout=60)
+    assert r.returncode != 0 and "a CURVE secret key is 40 Z85 characters, got 3" in r.stderr
 
 
 def test_worker_exits_when_the_process_that_started_it_ends(tmp_path):

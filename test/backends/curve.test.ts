@@ -23,8 +23,10 @@ describe('remote workers: CURVE-encrypted tcp', () => {
       });
     });
     const endpoint = `tcp://127.0.0.1:${port}`;
-    const child = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--curve-secret-key', server.secretKey, '--threads', '1'], {
-      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') },
+    // the key through the environment: a Z85 key may begin with '-', which `--curve-secret-key KEY` reads as
+    // a missing value (this test failed so about once in 85 runs); the environment also keeps it out of `ps`
+    const child = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--threads', '1'], {
+      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env'), HYPERSEG_CURVE_SECRET_KEY: server.secretKey },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     proc = child;
