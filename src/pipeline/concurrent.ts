@@ -45,6 +45,7 @@ export async function trainConcurrently(jobs: ConcurrentJob[], limit: number, op
     stopAll();
   };
   options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) onAbort(); // stopped before it began: start nothing
   const runOne = (job: ConcurrentJob) => new Promise<void>((resolveJob) => {
     // the child's own process group: a terminal's Ctrl-C reaches this process alone, which passes SIGINT on once
     const child = spawn(process.execPath, [entry, JSON.stringify(job.options)], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -71,7 +72,13 @@ export async function trainConcurrently(jobs: ConcurrentJob[], limit: number, op
       }
     });
     child.on('error', (e) => {
-      failure ??= new HypersegError('WORKER_DIED', `${job.name}: cannot start a training process (${e.message})`);
+      // a process that could not start may emit no 'close': the job ends here
+      running.delete(child);
+      if (!failure) {
+        failure = new HypersegError('WORKER_DIED', `${job.name}: cannot start a training process (${e.message})`);
+        stopAll();
+      }
+      resolveJob();
     });
     child.on('close', (code, sig) => {
       running.delete(child);

@@ -215,6 +215,10 @@ describe('ablate', () => {
       expect(readFileSync(join(out, row, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(state.step);
     }
     expect(lines.filter((l) => /stopped at step \d+; the run can be resumed/.test(l)).length).toBe(2);
+    // stopped before the training began: no run is started
+    const early = join(dir, 'abl-stopped-early');
+    await expect(ablate({ ...options, out: early, signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    for (const row of ['k-means-on-euclidean-autoencoder-codes', 'euclidean-base']) expect(existsSync(join(early, row, 'run'))).toBe(false);
   }, 300_000);
 
   it('on plain NIfTI files: refuses them without label files before training anything, and scores them against label files', async () => {
