@@ -5,8 +5,7 @@
  * path) is set just before the dynamic import, and the process is ended after each use.
  */
 
-import { join } from 'node:path';
-import { PACKAGE_ROOT, workerPython } from '../backends/torch/process.js';
+import { workerPython, workerPythonPath } from '../backends/torch/process.js';
 import { HypersegError } from '../errors.js';
 
 type PyModule = Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -15,7 +14,7 @@ type PythonFn = ((module: string) => Promise<PyModule>) & { exit: () => void };
 /** Runs `fn` with pythonia's `python` bound to the worker's environment; always ends the Python process. */
 export async function withPython<T>(fn: (python: PythonFn) => Promise<T>): Promise<T> {
   process.env.PYTHON_BIN = workerPython();
-  process.env.PYTHONPATH = join(PACKAGE_ROOT, 'python-env') + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '');
+  process.env.PYTHONPATH = workerPythonPath();
   const mod = (await import('pythonia')) as unknown as { python: PythonFn; default?: { python: PythonFn } };
   const python = mod.python ?? mod.default?.python;
   try {

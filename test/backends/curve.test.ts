@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
-import { join } from 'node:path';
 import { curveKeyPair } from 'zeromq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerClient } from '../../src/backends/torch/client.js';
-import { PACKAGE_ROOT, workerPython } from '../../src/backends/torch/process.js';
+import { workerPython, workerPythonPath } from '../../src/backends/torch/process.js';
 
 describe('remote workers: CURVE-encrypted tcp', () => {
   let proc: ChildProcess | null = null;
@@ -26,7 +25,7 @@ describe('remote workers: CURVE-encrypted tcp', () => {
     // the key through the environment: a Z85 key may begin with '-', which `--curve-secret-key KEY` reads as
     // a missing value (this test failed so about once in 85 runs); the environment also keeps it out of `ps`
     const child = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--allow-remote', '--threads', '1'], {
-      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env'), HYPERSEG_CURVE_SECRET_KEY: server.secretKey },
+      env: { ...process.env, PYTHONPATH: workerPythonPath(), HYPERSEG_CURVE_SECRET_KEY: server.secretKey },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     proc = child;
@@ -51,7 +50,7 @@ describe('remote workers: CURVE-encrypted tcp', () => {
 
   it('the worker refuses --allow-remote without a CURVE key', async () => {
     const r = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', 'tcp://0.0.0.0:5998', '--allow-remote'], {
-      env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') },
+      env: { ...process.env, PYTHONPATH: workerPythonPath(), HYPERSEG_CURVE_SECRET_KEY: '' }, // no key, even one set in the caller's environment
     });
     let err = '';
     r.stderr.on('data', (d: Buffer) => (err += d.toString()));

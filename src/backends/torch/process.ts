@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HypersegError } from '../../errors.js';
 
@@ -15,6 +15,16 @@ import { HypersegError } from '../../errors.js';
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 let cachedPython: string | null = null;
+
+/**
+ * PYTHONPATH for the worker: python-env first, then what `current` held (an interpreter whose packages
+ * come through PYTHONPATH, as on a cluster's module system, keeps them); python-env is not added twice.
+ */
+export function workerPythonPath(current = process.env.PYTHONPATH): string {
+  const own = join(PACKAGE_ROOT, 'python-env');
+  if (!current) return own;
+  return current.split(delimiter)[0] === own ? current : `${own}${delimiter}${current}`;
+}
 
 /** The Python executable for workers: HYPERSEG_WORKER_PYTHON, else the keyed environment (built on first use). */
 export function workerPython(): string {
@@ -55,7 +65,7 @@ export async function spawnWorker(options: SpawnOptions = {}): Promise<WorkerPro
   const args = ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--device', options.device ?? 'cpu', '--parent-pid', String(process.pid)];
   if (options.threads) args.push('--threads', String(options.threads));
   const child = spawn(python, args, {
-    env: { ...process.env, PYTHONPATH: join(PACKAGE_ROOT, 'python-env') + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '') },
+    env: { ...process.env, PYTHONPATH: workerPythonPath() },
     stdio: ['ignore', 'pipe', 'pipe'],
     // its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) or `timeout`'s SIGTERM
     // reaches Node alone, which finishes the step in flight, checkpoints through the worker, then closes
