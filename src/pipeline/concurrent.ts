@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { PACKAGE_ROOT } from '../backends/torch/process.js';
 import { type ErrorCode, HypersegError } from '../errors.js';
 import type { TrainOptions } from './train.js';
@@ -50,25 +51,20 @@ export async function trainConcurrently(jobs: ConcurrentJob[], limit: number, op
     // the child's own process group: a terminal's Ctrl-C reaches this process alone, which passes SIGINT on once
     const child = spawn(process.execPath, [entry, JSON.stringify(job.options)], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     running.add(child);
-    let pending = '';
     let reported: { code?: string; message?: string; suggestion?: string } | undefined;
     const tail: string[] = [];
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (s: string) => {
-      const lines = (pending + s).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith(CHILD_ERROR_MARK)) {
-          try {
-            reported = JSON.parse(line.slice(CHILD_ERROR_MARK.length));
-          } catch {
-            reported = { message: line };
-          }
-        } else if (line.length > 0) {
-          tail.push(line);
-          if (tail.length > 12) tail.shift();
-          log(`[${job.name}] ${line}`);
+    // whole lines, the last one too (with or without its newline); 'close' comes after the stream's end
+    if (child.stderr) createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', (line) => {
+      if (line.startsWith(CHILD_ERROR_MARK)) {
+        try {
+          reported = JSON.parse(line.slice(CHILD_ERROR_MARK.length));
+        } catch {
+          reported = { message: line };
         }
+      } else if (line.length > 0) {
+        tail.push(line);
+        if (tail.length > 12) tail.shift();
+        log(`[${job.name}] ${line}`);
       }
     });
     child.on('error', (e) => {
