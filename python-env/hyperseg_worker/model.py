@@ -65,6 +65,19 @@ class ModelConfig:
     autoencoder: bool = False
     # the importance-weighted bound over the K samples instead of the ELBO (Burda et al. 2016)
     iwae: bool = False
+    # against posterior collapse (both off by default, outside the paper's method): the KL term's weight
+    # rises linearly from 0 over the first kl_warmup steps (Bowman et al. 2016), and the loss takes
+    # max(free_bits, batch-mean KL) in nats, so no gradient pushes the posterior below free_bits nats
+    # to the prior (Kingma et al. 2016, one group: the wrapped normal's KL has no per-dimension split)
+    kl_warmup: int = 0
+    free_bits: float = 0.0
+    # Adam's learning rate rises linearly to lr over the first lr_warmup steps: lr * min(1, (t + 1) / lr_warmup)
+    # at the step after t steps (0: off). Without it Adam's first, full-size steps can blow the
+    # reconstruction up (x100 at step 2 or 3) and leave the encoder's ReLUs dead: a constant code.
+    lr_warmup: int = 0
+    # the slope of the activations below zero: 0 is the paper's ReLU; > 0 a leaky ReLU, whose units
+    # cannot die (a unit negative on every input has no gradient under ReLU and stays dead)
+    leaky_slope: float = 0.0
 
     @staticmethod
     def from_dict(d: dict) -> "ModelConfig":
@@ -90,6 +103,14 @@ class ModelConfig:
             raise ValueError("gyroconv needs a hyperbolic latent space")
         if self.iwae and self.autoencoder:
             raise ValueError("the IWAE bound needs a sampled posterior; an autoencoder has none")
+        if self.kl_warmup < 0 or self.lr_warmup < 0 or self.free_bits < 0 or not math.isfinite(self.free_bits):
+            raise ValueError("kl_warmup, lr_warmup (steps) and free_bits (nats) must be >= 0")
+        if not 0 <= self.leaky_slope < 1:
+            raise ValueError(f"leaky_slope must be in [0, 1), got {self.leaky_slope}")
+        if self.autoencoder and (self.kl_warmup or self.free_bits):
+            raise ValueError("kl_warmup and free_bits act on the KL term; an autoencoder has none")
+        if self.iwae and self.free_bits:
+            raise ValueError("free_bits applies to the ELBO's KL term; the IWAE bound has no separate one")
         sizes = self.feature_sizes()
         if sizes[-1] < 1:
             raise ValueError(f"the encoder shrinks an input of {self.m} to nothing: sizes {sizes}")
@@ -102,6 +123,10 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def lr_at(self, step: int) -> float:
+        """Adam's learning rate for the step after `step` steps: lr * min(1, (step + 1) / lr_warmup)."""
+        return self.lr * min(1.0, (step + 1) / self.lr_warmup) if self.lr_warmup > 0 else self.lr
 
 
 def conv_is_faster(cin: int, k: int) -> bool:
@@ -153,10 +178,14 @@ class HyperbolicVAE(nn.Module):
             dec.append(Deconv3d(ch[i + 1], ch[i], cfg.kernel, cfg.strides[i], cfg.padding, target - got))
         self.decoder = nn.ModuleList(dec)  # widths mirror the encoder down to 1 channel
 
+    def act(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden layers' activation: ReLU, or a leaky ReLU with leaky_slope > 0."""
+        return F.leaky_relu(x, self.cfg.leaky_slope) if self.cfg.leaky_slope else F.relu(x)
+
     # ----- encoder -----
     def features(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.encoder:
-            x = F.relu(conv(x))
+            x = self.act(conv(x))
         return x
 
     def encode(self, x: torch.Tensor):
@@ -184,19 +213,26 @@ class HyperbolicVAE(nn.Module):
             h = self.dec_in(G.logmap0(z, self.cfg.curvature))
         else:
             h = self.dec_in(z)
-        h = F.relu(h.reshape(n, self.cfg.enc_channels[-1], self.s, self.s, self.s))
+        h = self.act(h.reshape(n, self.cfg.enc_channels[-1], self.s, self.s, self.s))
         last = len(self.decoder) - 1
         for i, layer in enumerate(self.decoder):
             h = layer(h)
             if i < last:
-                h = F.relu(h)
+                h = self.act(h)
         return h
 
     # ----- loss -----
     def distance(self, a, b):
         return G.dist(a, b, self.cfg.curvature) if self.cfg.hyperbolic else (a - b).norm(dim=-1)
 
-    def loss(self, anchor, positive, negative, generator: torch.Generator | None = None, eps: torch.Tensor | None = None) -> dict:
+    def kl_weight(self, step: int) -> float:
+        """The KL term's weight at train step `step` (steps done before it): min(1, step / kl_warmup)."""
+        return min(1.0, step / self.cfg.kl_warmup) if self.cfg.kl_warmup > 0 else 1.0
+
+    def loss(self, anchor, positive, negative, generator: torch.Generator | None = None, eps: torch.Tensor | None = None, step: int = 0) -> dict:
+        """The loss terms for a triplet batch. `elbo` is always the bound itself; `loss`, the objective
+        minimised, weights its KL term by kl_weight(step) and floors it at free_bits (both 1 and 0 by
+        default, where loss = elbo + beta * triplet)."""
         cfg = self.cfg
         x = torch.cat([anchor, positive, negative], 0)
         b = anchor.shape[0]
@@ -218,6 +254,14 @@ class HyperbolicVAE(nn.Module):
             kl = q.log_prob(z) - self.prior(mu).log_prob(z)
         nlw = recon + kl  # -log w_k per sample [K, 3B]; IWAE averages the weights inside the log, the ELBO outside
         elbo = -(torch.logsumexp(-nlw, 0) - math.log(nlw.shape[0])).mean() if cfg.iwae else nlw.mean()
+        w = self.kl_weight(step)
+        if w == 1.0 and cfg.free_bits == 0:
+            objective = elbo
+        elif cfg.iwae:  # warm-up only (free bits are refused with IWAE)
+            objective = -(torch.logsumexp(-(recon + w * kl), 0) - math.log(nlw.shape[0])).mean()
+        else:
+            kl_term = torch.clamp(kl.mean(), min=cfg.free_bits) if cfg.free_bits else kl.mean()
+            objective = recon.mean() + w * kl_term
         out = {"recon": recon.mean(), "kl": kl.mean(), "elbo": elbo, "mu": mu, "scale": scale, "xhat": xhat, "z": z}
         if cfg.triplet:
             ma, mp, mn = mu[:b], mu[b : 2 * b], mu[2 * b :]
@@ -226,10 +270,10 @@ class HyperbolicVAE(nn.Module):
                 dp, dn = dp ** 2, dn ** 2
             trip = F.relu(dp - dn + cfg.alpha).mean()
             out["triplet"] = trip
-            out["loss"] = elbo + cfg.beta * trip
+            out["loss"] = objective + cfg.beta * trip
         else:
             out["triplet"] = torch.zeros((), dtype=elbo.dtype)
-            out["loss"] = elbo
+            out["loss"] = objective
         return out
 
     # ----- dense encoding -----
@@ -248,7 +292,7 @@ class HyperbolicVAE(nn.Module):
         h = volume[None, None]
         dil = 1
         for conv, s in zip(self.encoder, cfg.strides):
-            h = F.relu(F.conv3d(h, conv.weight, conv.bias, stride=1, padding=cfg.padding * dil, dilation=dil))
+            h = self.act(F.conv3d(h, conv.weight, conv.bias, stride=1, padding=cfg.padding * dil, dilation=dil))
             dil *= s
         w = self.head_mu.weight.reshape(cfg.latent_dim, cfg.enc_channels[-1], self.s, self.s, self.s)
         h = h[:, :, origin:, origin:, origin:]
@@ -281,7 +325,7 @@ class NonFiniteLoss(ValueError):
         super().__init__(f"{what}; the weights were not updated")
 
 
-def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None, shard: tuple[int, int] | None = None) -> dict:
+def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=None, shard: tuple[int, int] | None = None, step: int = 0) -> dict:
     """One Adam step on a triplet batch. With `shard` = (lo, total) the batch is triplets
     [lo, lo + b) of a batch of `total`, inside a torch.distributed group whose members hold the same
     weights, optimiser and generator state; the step equals the one on the whole batch up to float
@@ -299,7 +343,7 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
         full = torch.randn((cfg.samples, 3 * total, cfg.latent_dim), dtype=anchor.dtype, device=anchor.device, generator=generator)
         rows = torch.cat([torch.arange(lo, lo + b) + r * total for r in range(3)]).to(anchor.device)
         eps = full[:, rows]
-    out = model.loss(anchor, positive, negative, generator, eps)
+    out = model.loss(anchor, positive, negative, generator, eps, step=step)
     out["loss"].backward()
     values = {k: float(out[k].detach()) for k in ("loss", "elbo", "recon", "kl", "triplet")}
     if shard is not None:
@@ -327,5 +371,7 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
         raise NonFiniteLoss(values, bad_grad, elsewhere)
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    for group in opt.param_groups:
+        group["lr"] = cfg.lr_at(step)
     opt.step()
     return values

@@ -124,7 +124,7 @@ class Worker:
         elif self.world > 1:
             raise ProtocolError("BAD_MESSAGE", "this worker is in a data-parallel group: every train_step must name its shard")
         try:
-            out = train_step(self.model, self.opt, a, p, n, self.gen, shard=(lo, total) if "shard" in args else None)
+            out = train_step(self.model, self.opt, a, p, n, self.gen, shard=(lo, total) if "shard" in args else None, step=self.step)
         except NonFiniteLoss as e:
             raise ProtocolError("NON_FINITE", str(e)) from None
         self.step += 1
@@ -229,7 +229,12 @@ class Worker:
         saved_opt = copy.deepcopy(self.opt.state_dict())
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        out = self.model.loss(a, p, n, eps=eps)
+        try:
+            step = int(args.get("step", self.step))
+            assert step >= 0
+        except (TypeError, ValueError, AssertionError):
+            raise ProtocolError("BAD_MESSAGE", f"step must be an integer >= 0, got {args.get('step')!r}") from None
+        out = self.model.loss(a, p, n, eps=eps, step=step)
         out["loss"].backward()
         with torch.no_grad():
             dec_in = self.model.dec_in(out["z"].reshape(-1, 1, self.cfg.latent_dim, 1, 1, 1)).flatten(1) if self.cfg.gyroconv else None
@@ -241,6 +246,8 @@ class Worker:
             res_t[f"grad.{name}"] = (prm.grad if prm.grad is not None else torch.zeros_like(prm)).detach().numpy().copy()  # unused (the autoencoder's scale head): zero
         if self.cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        for group in self.opt.param_groups:
+            group["lr"] = self.cfg.lr_at(step)
         self.opt.step()
         for name, prm in self.model.named_parameters():
             res_t[f"step.{name}"] = prm.detach().numpy().copy()

@@ -113,7 +113,7 @@ def test_triplet_loss_on_hand_made_cases():
 
 def test_dense_encoding_equals_per_patch_for_unpadded_presets():
     # the third config strides (unpadded): its dense form dilates the later kernels and stays exact
-    for config in [{"preset": "small"}, {"preset": "valid"}, {"preset": "small", "enc_channels": [4, 8, 8], "strides": [1, 2, 1]}]:
+    for config in [{"preset": "small"}, {"preset": "valid"}, {"preset": "small", "enc_channels": [4, 8, 8], "strides": [1, 2, 1]}, {"preset": "small", "leaky_slope": 0.1}]:
         model, _, cfg = build_model(config, 3)
         model = model.double().eval()
         vol = torch.randn(24, 22, 20, dtype=torch.float64)
@@ -289,3 +289,108 @@ def test_kl_from_the_tangent_sample_equals_the_density_ratio_and_survives_the_cl
     kl.sum().backward()
     assert torch.isfinite(kl).all() and torch.isfinite(loc.grad).all() and torch.isfinite(scale.grad).all()
     assert kl[0, 2].item() > 100  # a posterior 50x wider than the prior is far from it
+
+
+def test_kl_warmup_and_free_bits_change_the_objective_only():
+    """Warm-up: the loss is recon + w * kl + beta * triplet with w = min(1, step / W), the reported
+    elbo is recon + kl whatever the step. Free bits above the batch's KL: the KL term is constant, so
+    the gradient is the reconstruction's (and the triplet's) alone; below it, the ELBO's. Same weights
+    and noise throughout (one seed), float64."""
+    W = 8
+    base = {"preset": "small", "beta": 10.0, "samples": 2}
+    g = torch.Generator().manual_seed(11)
+    a, p, n = (torch.randn(3, 1, 10, 10, 10, generator=g, dtype=torch.float64) for _ in range(3))
+    eps = torch.randn(2, 9, 2, generator=g, dtype=torch.float64)
+    ref = build_model(base, 6)[0].double().loss(a, p, n, eps=eps)
+    warm = build_model({**base, "kl_warmup": W}, 6)[0].double()
+    for step, w in ((0, 0.0), (2, 0.25), (4, 0.5), (8, 1.0), (50, 1.0)):
+        out = warm.loss(a, p, n, eps=eps, step=step)
+        assert warm.kl_weight(step) == w
+        torch.testing.assert_close(out["elbo"], ref["elbo"], rtol=0, atol=0)
+        want = out["recon"].item() + w * out["kl"].item() + 10.0 * out["triplet"].item()
+        assert abs(out["loss"].item() - want) < 1e-10 * abs(want)
+
+    def grads(model, key, step=0):
+        model.zero_grad()
+        model.loss(a, p, n, eps=eps, step=step)[key].backward()
+        return {k: v.grad.clone() if v.grad is not None else torch.zeros_like(v) for k, v in model.named_parameters()}
+
+    kl0 = ref["kl"].item()
+    assert 0 < kl0 < 5  # the floors below are chosen around it
+    no_trip = {**base, "triplet": False}
+    high = build_model({**no_trip, "free_bits": kl0 + 10}, 6)[0].double()  # floor above: only recon acts
+    g_loss, g_recon = grads(high, "loss"), grads(high, "recon")
+    assert high.loss(a, p, n, eps=eps)["loss"].item() == pytest.approx(high.loss(a, p, n, eps=eps)["recon"].item() + kl0 + 10, rel=1e-12)
+    for k in g_loss:
+        torch.testing.assert_close(g_loss[k], g_recon[k], rtol=1e-12, atol=1e-15)
+    g_elbo = grads(high, "elbo")  # the KL term does pull on the scale head: the floor removed that pull
+    assert (g_elbo["head_scale.weight"] - g_recon["head_scale.weight"]).abs().max() > 1e-3 * g_elbo["head_scale.weight"].abs().max()
+    low = build_model({**no_trip, "free_bits": kl0 / 10}, 6)[0].double()  # floor below: the ELBO itself
+    g_loss, g_elbo = grads(low, "loss"), grads(low, "elbo")
+    for k in g_loss:
+        torch.testing.assert_close(g_loss[k], g_elbo[k], rtol=1e-12, atol=1e-15)
+    for bad, msg in (({"kl_warmup": -1}, "must be >= 0"), ({"free_bits": -0.5}, "must be >= 0"),
+                     ({"hyperbolic": False, "gyroconv": False, "autoencoder": True, "kl_warmup": 10}, "an autoencoder has none"),
+                     ({"samples": 2, "iwae": True, "free_bits": 1.0}, "the IWAE bound has no separate one")):
+        with pytest.raises(ValueError, match=msg):
+            ModelConfig.from_dict(bad)
+
+
+def test_the_worker_applies_the_kl_weight_of_its_step():
+    """train_step through the worker at steps 0 and 1 of a 2-step warm-up: the first step's loss has no
+    KL term, and the worker's parity op at an explicit step gives that step's weight."""
+    from hyperseg_worker.server import Worker
+
+    w = Worker("cpu", 1, 2 ** 30)
+    w.op_init({"config": {"preset": "small", "triplet": False, "kl_warmup": 2}, "seed": 3}, {})
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 1, 10, 10, 10, generator=g).numpy()
+    trip = {"anchor": x, "positive": x, "negative": x}
+    r0 = w.op_train_step({}, trip)[0]
+    assert r0["loss"] == pytest.approx(r0["recon"], rel=1e-6) and abs(r0["kl"]) > 1e-3
+    eps = torch.randn(1, 6, 2, generator=g).numpy()
+    for step, weight in ((0, 0.0), (1, 0.5), (7, 1.0)):
+        r = w.op_parity({"step": step}, {**trip, "eps": eps})[0]
+        assert r["loss"] == pytest.approx(r["recon"] + weight * r["kl"], rel=1e-6)
+    with pytest.raises(Exception, match="step must be an integer >= 0"):
+        w.op_parity({"step": -1}, {**trip, "eps": eps})
+
+
+def test_lr_warmup_scales_adams_rate_by_the_step():
+    """A step after t steps under lr_warmup = W is the step of a model whose rate is lr * (t + 1) / W
+    (then lr from step W - 1 on): same weights, batch and noise, parameters equal afterwards."""
+    W = 4
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(3, 1, 10, 10, 10, generator=g)
+    for t, factor in ((0, 0.25), (1, 0.5), (3, 1.0), (9, 1.0)):
+        warm, opt_w, cfg_w = build_model({"preset": "small", "lr_warmup": W, "lr": 2e-3}, 5)
+        plain, opt_p, _ = build_model({"preset": "small", "lr": 2e-3 * factor}, 5)
+        assert cfg_w.lr_at(t) == pytest.approx(2e-3 * factor, rel=1e-15)
+        train_step(warm, opt_w, x, x * 0.5, -x, torch.Generator().manual_seed(2), step=t)
+        train_step(plain, opt_p, x, x * 0.5, -x, torch.Generator().manual_seed(2), step=t)
+        moved = 0.0
+        for (name, a), b, a0 in zip(warm.named_parameters(), plain.parameters(), build_model({"preset": "small"}, 5)[0].parameters()):
+            torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+            moved = max(moved, float((a - a0).abs().max()))
+        assert moved == pytest.approx(2e-3 * factor, rel=0.01)  # Adam's first step: lr * g / (|g| + eps), about lr
+    with pytest.raises(ValueError, match="must be >= 0"):
+        ModelConfig.from_dict({"lr_warmup": -2})
+
+
+def test_leaky_slope_is_the_activation_below_zero():
+    """leaky_slope s: the hidden layers compute max(x, s x) (ReLU for s = 0), checked on the encoder's
+    first layer against its own convolution; the weights are the same whatever the slope."""
+    x = torch.randn(4, 1, 10, 10, 10, generator=torch.Generator().manual_seed(8))
+    for s in (0.0, 0.01, 0.3):
+        model = build_model({"preset": "small", "leaky_slope": s}, 1)[0]
+        pre = model.encoder[0](x)
+        assert (pre < 0).any()
+        torch.testing.assert_close(model.act(pre), torch.maximum(pre, s * pre), rtol=0, atol=0)
+    a, b = build_model({"preset": "small"}, 1)[0], build_model({"preset": "small", "leaky_slope": 0.3}, 1)[0]
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, msg=n)
+    with torch.no_grad():
+        assert not torch.allclose(a.encode(x)[0], b.encode(x)[0])
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="leaky_slope must be in"):
+            ModelConfig.from_dict({"leaky_slope": bad})

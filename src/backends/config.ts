@@ -19,6 +19,7 @@ const DEFAULTS: ResolvedConfig = {
   preset: 'small', m: 10, latent_dim: 2, curvature: 1, hyperbolic: true, gyroconv: true, triplet: true,
   enc_channels: [8, 16, 16, 32], kernel: 3, padding: 0, strides: [1, 1, 1, 1], samples: 1, beta: 1e3, alpha: 0.2,
   squared_triplet: false, lr: 1e-3, grad_clip: null, min_scale: 1e-3, autoencoder: false, iwae: false,
+  kl_warmup: 0, free_bits: 0, lr_warmup: 0, leaky_slope: 0,
 };
 
 /** The keys on which two resolved configurations differ (none: the same model). */
@@ -77,9 +78,9 @@ export function denseMacsPerVoxel(c: ResolvedConfig, n: number, p: number): numb
 }
 
 /** What each value must be: a JSON typo fails here, naming the key, not later inside a worker. */
-const INTEGER_AT_LEAST: Partial<Record<keyof ResolvedConfig, number>> = { m: 2, latent_dim: 1, kernel: 1, padding: 0, samples: 1 };
+const INTEGER_AT_LEAST: Partial<Record<keyof ResolvedConfig, number>> = { m: 2, latent_dim: 1, kernel: 1, padding: 0, samples: 1, kl_warmup: 0, lr_warmup: 0 };
 const POSITIVE: (keyof ResolvedConfig)[] = ['curvature', 'lr', 'min_scale'];
-const NON_NEGATIVE: (keyof ResolvedConfig)[] = ['beta', 'alpha'];
+const NON_NEGATIVE: (keyof ResolvedConfig)[] = ['beta', 'alpha', 'free_bits', 'leaky_slope'];
 
 function checkTypes(config: ModelConfig): void {
   const bad = (key: string, want: string, value: unknown) => new HypersegError('INVALID_ARGUMENT', `model config: ${key} must be ${want}, got ${JSON.stringify(value)}`);
@@ -113,7 +114,20 @@ export function resolveModelConfig(config: ModelConfig = {}): ResolvedConfig {
   if (c.enc_channels.length !== c.strides.length) throw new HypersegError('INVALID_ARGUMENT', `enc_channels (${c.enc_channels.length}) and strides (${c.strides.length}) must have the same length`);
   if (c.gyroconv && !c.hyperbolic) throw new HypersegError('INVALID_ARGUMENT', 'gyroconv needs a hyperbolic latent space');
   if (c.iwae && c.autoencoder) throw new HypersegError('INVALID_ARGUMENT', 'the IWAE bound needs a sampled posterior; an autoencoder has none');
+  if (c.autoencoder && (c.kl_warmup || c.free_bits)) throw new HypersegError('INVALID_ARGUMENT', 'kl_warmup and free_bits act on the KL term; an autoencoder has none');
+  if (!(c.leaky_slope < 1)) throw new HypersegError('INVALID_ARGUMENT', `model config: leaky_slope must be in [0, 1), got ${c.leaky_slope}`);
+  if (c.iwae && c.free_bits) throw new HypersegError('INVALID_ARGUMENT', "free_bits applies to the ELBO's KL term; the IWAE bound has no separate one");
   const sizes = featureSizes(c);
   if (sizes[sizes.length - 1] < 1) throw new HypersegError('INVALID_ARGUMENT', `the encoder shrinks an input of ${c.m} to nothing: sizes ${sizes.join(', ')}`);
   return c;
+}
+
+/** The KL term's weight in the loss at the step that follows `step` steps: min(1, step / kl_warmup). */
+export function klWeight(c: { kl_warmup?: number }, step: number): number {
+  return c.kl_warmup ? Math.min(1, step / c.kl_warmup) : 1;
+}
+
+/** Adam's learning rate at the step that follows `step` steps: lr·min(1, (step + 1) / lr_warmup). */
+export function lrAt(c: { lr: number; lr_warmup?: number }, step: number): number {
+  return c.lr_warmup ? c.lr * Math.min(1, (step + 1) / c.lr_warmup) : c.lr;
 }

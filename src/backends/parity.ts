@@ -14,7 +14,7 @@
  *    β = 1e3 the triplet term's gradients, three orders of magnitude above the others, mix into the
  *    same sums: float32 rounding of those terms reaches ~1e-3 of the smaller gradient tensors, as
  *    observed for head_mu.bias at 1.1e-3);
- *  - parameters after one Adam step: 0.05·lr absolute, over the entries whose reference gradient
+ *  - parameters after one Adam step: 0.05·lr absolute (lr of the compared step under lr_warmup), over the entries whose reference gradient
  *    exceeds the gradient tolerance (3e-3 of the tensor's largest gradient). The first Adam step is
  *    lr·g/(|g| + ε): where |g| is within the gradient tolerance of zero, even the sign of g is not
  *    pinned down by the gradient check, and the step may differ by up to 2·lr there; those
@@ -35,7 +35,7 @@ import { denseExact } from '../pipeline/embed.js';
 import { denseWindowOrigin, resampleVolume } from '../sampling/resample.js';
 import { TripletSampler, allocateTripletBatch } from '../sampling/triplets.js';
 import { modelWeights, readSafetensors } from '../weights/safetensors.js';
-import { embeddingGeometry } from './config.js';
+import { embeddingGeometry, lrAt } from './config.js';
 import { OnnxEncoder } from './onnx/encoder.js';
 import { TfjsBackend } from './tfjs/backend.js';
 import type { Engine } from './tfjs/engine.js';
@@ -74,6 +74,8 @@ export interface ParityOptions {
   torch?: TorchBackend;
   /** Also compare ONNX Runtime's encoder (exported from the same weights); default true. */
   onnx?: boolean;
+  /** Steps taken before the compared one, which set the KL weight and learning rate under kl_warmup and lr_warmup (default 0). */
+  step?: number;
 }
 
 function compare(name: string, a: ArrayLike<number>, ref: ArrayLike<number>, kind: 'rel' | 'abs', tolerance: number, include?: (i: number) => boolean): ParityRow {
@@ -128,14 +130,15 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
     sampler.fill(tb);
     const epsRng = new Rng(seed, 6);
     const eps = Float32Array.from({ length: samples * 3 * batch * d }, () => epsRng.normal());
-    const ref = await torch.parity(tb, eps, [samples, 3 * batch, d]);
+    const step = options.step ?? 0;
+    const ref = await torch.parity(tb, eps, [samples, 3 * batch, d], step);
 
     const rows: ParityRow[] = [];
     const shape = [batch, 1, m, m, m];
     const inputs = () => [tf.tensor(tb.anchor, shape), tf.tensor(tb.positive, shape), tf.tensor(tb.negative, shape), tf.tensor(eps, [samples, 3 * batch, d])] as const;
     tf.tidy(() => {
       const [a, p, n, e] = inputs();
-      const out = model.loss(a, p, n, e);
+      const out = model.loss(a, p, n, e, step);
       const get = (k: string) => ref.tensors.get(k)?.data ?? new Float32Array(0);
       rows.push(compare('encoder mu', out.mu.dataSync(), get('mu'), 'rel', 1e-4));
       rows.push(compare('encoder scale', out.scale.dataSync(), get('scale'), 'rel', 1e-4));
@@ -149,16 +152,16 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
     const gradRows: ParityRow[] = [];
     tf.tidy(() => {
       const [a, p, n, e] = inputs();
-      const { grads } = model.gradients(a, p, n, e);
+      const { grads } = model.gradients(a, p, n, e, step);
       for (const [name, g] of grads) gradRows.push(compare(`grad ${name}`, g.dataSync(), ref.tensors.get(`grad.${name}`)?.data ?? new Float32Array(0), 'rel', GRAD_TOL));
-      model.adamStep(grads);
+      model.adamStep(grads, step);
     });
     rows.push(...gradRows);
     for (const [name, v] of model.params) {
       const g = ref.tensors.get(`grad.${name}`)?.data ?? new Float32Array(0);
       let gmax = 0;
       for (let i = 0; i < g.length; i++) gmax = Math.max(gmax, Math.abs(g[i]));
-      rows.push(compare(`adam step ${name}`, v.dataSync(), ref.tensors.get(`step.${name}`)?.data ?? new Float32Array(0), 'abs', 0.05 * model.cfg.lr, (i) => Math.abs(g[i]) > GRAD_TOL * gmax));
+      rows.push(compare(`adam step ${name}`, v.dataSync(), ref.tensors.get(`step.${name}`)?.data ?? new Float32Array(0), 'abs', 0.05 * lrAt(model.cfg, step), (i) => Math.abs(g[i]) > GRAD_TOL * gmax));
     }
     await tfb.setWeights(weights); // back to the shared weights for the dense comparison
 

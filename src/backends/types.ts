@@ -33,6 +33,22 @@ export interface ModelConfig {
    * ELBO for K = 1, tighter for K > 1.
    */
   iwae?: boolean;
+  /**
+   * Against posterior collapse; both off (0) by default and outside the paper's method. kl_warmup:
+   * the KL term's weight in the loss rises linearly from 0 to 1 over the first kl_warmup steps
+   * (weight min(1, t / kl_warmup) at the step that follows t steps). free_bits: the loss takes
+   * max(free_bits, batch-mean KL) in nats, so nothing pushes the posterior closer than that to the
+   * prior. The reported `elbo` and `kl` stay the bound's own terms; `loss` is what is minimised.
+   */
+  kl_warmup?: number;
+  free_bits?: number;
+  /**
+   * Adam's learning rate rises linearly to `lr` over the first lr_warmup steps: lr·min(1, (t + 1) /
+   * lr_warmup) at the step that follows t steps (0: off).
+   */
+  lr_warmup?: number;
+  /** The hidden layers' slope below zero: 0 (default) is the paper's ReLU, > 0 a leaky ReLU whose units cannot die. */
+  leaky_slope?: number;
 }
 
 export interface BackendInfo {

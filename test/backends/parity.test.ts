@@ -20,7 +20,7 @@ describe('parity: torch and TensorFlow.js compute the same model', () => {
     }
   }, 120_000);
 
-  const configs = [
+  const configs: { name: string; config: Record<string, unknown>; step?: number }[] = [
     { name: 'Euclidean base', config: { hyperbolic: false, gyroconv: false, triplet: false } },
     { name: 'Euclidean + triplet', config: { hyperbolic: false, gyroconv: false, triplet: true } },
     { name: 'hyperbolic base', config: { hyperbolic: true, gyroconv: false, triplet: false } },
@@ -29,10 +29,14 @@ describe('parity: torch and TensorFlow.js compute the same model', () => {
     { name: 'hyperbolic + gyroconv + triplet', config: { hyperbolic: true, gyroconv: true, triplet: true, samples: 2 } },
     { name: 'hyperbolic + gyroconv + triplet, IWAE bound over K = 3', config: { hyperbolic: true, gyroconv: true, triplet: true, samples: 3, iwae: true } },
     { name: 'Euclidean autoencoder (the ablation baseline)', config: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } },
+    // the KL weight 4/10 at step 4, and a floor above the initial KL (about 0.2 nats), where the KL term has no gradient
+    { name: 'full model, KL warm-up at step 4 of 10, free bits 0.5, learning-rate warm-up', config: { kl_warmup: 10, free_bits: 0.5, lr_warmup: 20 }, step: 4 },
+    { name: 'full model with leaky ReLUs (slope 0.1)', config: { leaky_slope: 0.1 } },
+    { name: 'Euclidean base, KL warm-up at step 3 of 4', config: { hyperbolic: false, gyroconv: false, triplet: false, kl_warmup: 4 }, step: 3 },
   ];
-  for (const { name, config } of configs) {
+  for (const { name, config, step } of configs) {
     it(`${name}: every tensor within tolerance on the cpu engine`, async () => {
-      const r = await runParity({ config: { preset: 'small', ...config }, engine: 'cpu', torch, batch: 3 });
+      const r = await runParity({ config: { preset: 'small', ...config }, engine: 'cpu', torch, batch: 3, step });
       const bad = r.rows.filter((row) => !row.ok);
       expect(bad, JSON.stringify(bad, null, 1)).toEqual([]);
       expect(r.rows.some((row) => row.tensor.startsWith('grad '))).toBe(true);

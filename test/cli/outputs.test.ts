@@ -42,6 +42,13 @@ describe('model configuration values', () => {
       [{ hyperbolic: 'yes' }, /hyperbolic must be true or false, got "yes"/],
       [{ enc_channels: [8, 0] }, /enc_channels must be a non-empty list of integers ≥ 1, got \[8,0\]/],
       [{ grad_clip: -1 }, /grad_clip must be null or a finite number ≥ 0 \(0 or null: no clipping\), got -1/],
+      [{ kl_warmup: 2.5 }, /kl_warmup must be an integer ≥ 0, got 2.5/],
+      [{ lr_warmup: -1 }, /lr_warmup must be an integer ≥ 0, got -1/],
+      [{ leaky_slope: -0.5 }, /leaky_slope must be a finite number ≥ 0, got -0.5/],
+      [{ leaky_slope: 1 }, /leaky_slope must be in \[0, 1\), got 1/],
+      [{ free_bits: -1 }, /free_bits must be a finite number ≥ 0, got -1/],
+      [{ hyperbolic: false, gyroconv: false, autoencoder: true, free_bits: 1 }, /kl_warmup and free_bits act on the KL term; an autoencoder has none/],
+      [{ samples: 2, iwae: true, free_bits: 1 }, /the IWAE bound has no separate one/],
     ];
     for (const [config, message] of cases) expect(() => resolveModelConfig(config), JSON.stringify(config)).toThrow(message);
     expect(resolveModelConfig({ lr: 5e-4, grad_clip: 1, latent_dim: 4, beta: 0, hyperbolic: false, gyroconv: false, enc_channels: [4, 8, 8, 16] })).toMatchObject({ lr: 5e-4, latent_dim: 4 });

@@ -60,8 +60,8 @@ export class TfjsBackend implements ComputeBackend {
     const { samples, latent_dim } = model.cfg;
     const eps = Float32Array.from({ length: samples * 3 * batch.size * latent_dim }, () => this.rng.normal());
     const terms = tf.tidy(() => {
-      const { grads, terms } = model.gradients(tf.tensor(batch.anchor, shape), tf.tensor(batch.positive, shape), tf.tensor(batch.negative, shape), tf.tensor(eps, [samples, 3 * batch.size, latent_dim]));
-      model.adamStep(grads);
+      const { grads, terms } = model.gradients(tf.tensor(batch.anchor, shape), tf.tensor(batch.positive, shape), tf.tensor(batch.negative, shape), tf.tensor(eps, [samples, 3 * batch.size, latent_dim]), this.step);
+      model.adamStep(grads, this.step);
       return terms;
     });
     this.step += 1;

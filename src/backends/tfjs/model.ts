@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../random.js';
 import type { Tensor as WireTensor } from '../../protocol/codec.js';
-import { type ResolvedConfig, featureSizes, resolveModelConfig } from '../config.js';
+import { type ResolvedConfig, featureSizes, klWeight, lrAt, resolveModelConfig } from '../config.js';
 import type { ModelConfig } from '../types.js';
 import * as G from './geometry.js';
 import { conv3dTransposeFull, conv3dValid } from './kernels.js';
@@ -130,7 +130,7 @@ export class TfjsVAE {
     let h = x;
     c.strides.forEach((stride, i) => {
       if (c.padding > 0) h = tf.pad(h, [[0, 0], [c.padding, c.padding], [c.padding, c.padding], [c.padding, c.padding], [0, 0]]);
-      h = tf.relu(tf.add(conv3dValid(h as tf.Tensor5D, layout.convFilter(this.p(`encoder.${i}.weight`)) as tf.Tensor5D, stride), this.p(`encoder.${i}.bias`)));
+      h = this.act(tf.add(conv3dValid(h as tf.Tensor5D, layout.convFilter(this.p(`encoder.${i}.weight`)) as tf.Tensor5D, stride), this.p(`encoder.${i}.bias`)));
     });
     return h;
   }
@@ -162,7 +162,7 @@ export class TfjsVAE {
     const c = this.cfg;
     const n = z.shape[0];
     const sizes = featureSizes(c);
-    let h = layout.toChannelsLast(tf.relu(tf.reshape(this.decoderInput(z), [n, c.enc_channels[c.enc_channels.length - 1], this.s, this.s, this.s])));
+    let h = layout.toChannelsLast(this.act(tf.reshape(this.decoderInput(z), [n, c.enc_channels[c.enc_channels.length - 1], this.s, this.s, this.s])));
     const layers = c.strides.length;
     for (let j = 0, i = layers - 1; i >= 0; i--, j++) {
       const w = this.p(`decoder.${j}.inner.weight`);
@@ -178,7 +178,7 @@ export class TfjsVAE {
         h = tf.slice(out, [0, c.padding, c.padding, c.padding, 0], [n, target, target, target, w.shape[1] as number]);
       }
       h = tf.add(h, this.p(`decoder.${j}.inner.bias`));
-      if (j < layers - 1) h = tf.relu(h);
+      if (j < layers - 1) h = this.act(h);
     }
     return layout.toChannelsFirst(h);
   }
@@ -217,12 +217,20 @@ export class TfjsVAE {
     return G.expmap(muB, G.transport0(muB, v, c.curvature), c.curvature);
   }
 
+  /** The hidden layers' activation: ReLU, or a leaky ReLU with leaky_slope > 0. */
+  act(x: T): T {
+    return this.cfg.leaky_slope ? tf.leakyRelu(x, this.cfg.leaky_slope) : tf.relu(x);
+  }
+
   distance(a: T, b: T): T {
     return this.cfg.hyperbolic ? tf.squeeze(G.dist(a, b, this.cfg.curvature), [-1]) : tf.norm(tf.sub(a, b), 'euclidean', -1);
   }
 
-  /** The loss of model.py for a triplet batch ([B, 1, m, m, m] each) and noise eps [K, 3B, d]. */
-  loss(anchor: T, positive: T, negative: T, eps: T): LossTerms & { mu: T; scale: T; xhat: T; z: T } {
+  /**
+   * The loss of model.py for a triplet batch ([B, 1, m, m, m] each) and noise eps [K, 3B, d] at the
+   * step that follows `step` steps (which sets the KL weight under kl_warmup).
+   */
+  loss(anchor: T, positive: T, negative: T, eps: T, step = 0): LossTerms & { mu: T; scale: T; xhat: T; z: T } {
     const c = this.cfg;
     const x = tf.concat([anchor, positive, negative], 0);
     const b = anchor.shape[0];
@@ -239,8 +247,13 @@ export class TfjsVAE {
     // −log w_k per sample [K, 3B]; the IWAE bound averages the weights inside the log, the ELBO outside
     const nlw = tf.add(recon, kl);
     const elbo = c.iwae ? tf.neg(tf.mean(tf.sub(tf.logSumExp(tf.neg(nlw), 0), Math.log(K)))) : tf.mean(nlw);
+    // what is minimised: the KL term weighted (warm-up) and floored (free bits); the ELBO when both are off
+    const w = klWeight(c, step);
+    let objective = elbo;
+    if (c.iwae && w !== 1) objective = tf.neg(tf.mean(tf.sub(tf.logSumExp(tf.neg(tf.add(recon, tf.mul(kl, w))), 0), Math.log(K))));
+    else if (!c.iwae && (w !== 1 || c.free_bits)) objective = tf.add(tf.mean(recon), tf.mul(c.free_bits ? tf.maximum(tf.mean(kl), c.free_bits) : tf.mean(kl), w));
     let triplet: T = tf.scalar(0);
-    let loss = elbo;
+    let loss = objective;
     if (c.triplet) {
       const ma = tf.slice(mu, [0, 0], [b, -1]);
       const mp = tf.slice(mu, [b, 0], [b, -1]);
@@ -252,17 +265,17 @@ export class TfjsVAE {
         dn = tf.square(dn);
       }
       triplet = tf.mean(tf.relu(tf.add(tf.sub(dp, dn), c.alpha)));
-      loss = tf.add(elbo, tf.mul(c.beta, triplet));
+      loss = tf.add(objective, tf.mul(c.beta, triplet));
     }
     return { loss, elbo, recon: tf.mean(recon), kl: tf.mean(kl), triplet, mu, scale, xhat, z };
   }
 
   /** Gradients of the loss for every parameter (PyTorch names and layouts), and the loss terms. */
-  gradients(anchor: T, positive: T, negative: T, eps: T): { grads: Map<string, T>; terms: Record<string, number> } {
+  gradients(anchor: T, positive: T, negative: T, eps: T, step = 0): { grads: Map<string, T>; terms: Record<string, number> } {
     let terms: Record<string, number> = {};
     const vars = [...this.params.values()];
     const { grads } = tf.variableGrads(() => {
-      const out = this.loss(anchor, positive, negative, eps);
+      const out = this.loss(anchor, positive, negative, eps, step);
       terms = { elbo: out.elbo.dataSync()[0], recon: out.recon.dataSync()[0], kl: out.kl.dataSync()[0], triplet: out.triplet.dataSync()[0], loss: out.loss.dataSync()[0] };
       return out.loss as tf.Scalar;
     }, vars);
@@ -272,9 +285,9 @@ export class TfjsVAE {
     return { grads: byName, terms };
   }
 
-  /** One Adam step with PyTorch's update rule (eps 1e-8, bias corrections, eps outside the sqrt correction). */
-  adamStep(grads: Map<string, T>): void {
-    const lr = this.cfg.lr;
+  /** One Adam step with PyTorch's update rule (eps 1e-8, bias corrections, eps outside the sqrt correction), after `step` steps (the rate under lr_warmup). */
+  adamStep(grads: Map<string, T>, step = 0): void {
+    const lr = lrAt(this.cfg, step);
     const [b1, b2, eps] = [0.9, 0.999, 1e-8];
     this.adam.t += 1;
     const t = this.adam.t;

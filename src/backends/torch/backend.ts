@@ -228,14 +228,17 @@ export class TorchBackend implements ComputeBackend {
     this.lastCheckpoint = path;
   }
 
-  /** One step on fixed inputs and noise, reporting every intermediate (the parity suite); the model is left unchanged. */
-  async parity(batch: TripletBatch, eps: Float32Array, epsShape: number[]) {
+  /**
+   * One step on fixed inputs and noise, reporting every intermediate (the parity suite); the model is
+   * left unchanged. `step`: the steps taken before it, for the KL weight under kl_warmup (default: the worker's count).
+   */
+  async parity(batch: TripletBatch, eps: Float32Array, epsShape: number[], step?: number) {
     const shape = [batch.size, 1, batch.m, batch.m, batch.m];
     const tensors: Tensor[] = [
       ...(['anchor', 'positive', 'negative'] as const).map((name): Tensor => ({ name, dtype: 'float32', shape, data: batch[name] })),
       { name: 'eps', dtype: 'float32', shape: epsShape, data: eps },
     ];
-    const r = await this.primary.request('parity', {}, tensors);
+    const r = await this.primary.request('parity', step === undefined ? {} : { step }, tensors);
     return { result: r.result, tensors: r.tensors };
   }
 
