@@ -33,7 +33,9 @@ from .gyroconv import GyroConv3d
 PRESETS: dict[str, dict] = {
     # The paper's sizes: widths 16-32-64-128, kernel 5, zero padding inside the patch. Strides 1,2,1,2
     # keep the CPU cost near 70 M multiply-adds per patch. Dense inference is an approximation for it.
-    "paper": dict(enc_channels=[16, 32, 64, 128], kernel=5, padding=2, strides=[1, 2, 1, 2]),
+    # Adam's rate ramps over the first 100 steps: without it 5 of 8 paper-preset runs on a GPU lost
+    # their encoder to dead ReLUs after a reconstruction spike at step 2 or 3 (README, the paper preset on a GPU).
+    "paper": dict(enc_channels=[16, 32, 64, 128], kernel=5, padding=2, strides=[1, 2, 1, 2], lr_warmup=100),
     # Unpadded (valid) convolutions, stride 1: the dense path equals per-patch inference exactly.
     "valid": dict(enc_channels=[16, 32, 64, 128], kernel=3, padding=0, strides=[1, 1, 1, 1]),
     # Valid and narrow: trains in minutes on 2 CPU cores.

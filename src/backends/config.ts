@@ -10,7 +10,8 @@ import type { ModelConfig } from './types.js';
 export type ResolvedConfig = Required<ModelConfig> & { min_scale: number };
 
 export const PRESETS: Record<string, Partial<ModelConfig>> = {
-  paper: { enc_channels: [16, 32, 64, 128], kernel: 5, padding: 2, strides: [1, 2, 1, 2] },
+  // lr_warmup: see model.py's PRESETS (dead encoders after an early spike without it)
+  paper: { enc_channels: [16, 32, 64, 128], kernel: 5, padding: 2, strides: [1, 2, 1, 2], lr_warmup: 100 },
   valid: { enc_channels: [16, 32, 64, 128], kernel: 3, padding: 0, strides: [1, 1, 1, 1] },
   small: { enc_channels: [8, 16, 16, 32], kernel: 3, padding: 0, strides: [1, 1, 1, 1] },
 };
