@@ -15,9 +15,10 @@ export function registerParity(program: Command): void {
     .option('--config <json>', 'model configuration, e.g. \'{"preset":"small","gyroconv":false}\'')
     .option('--seed <s>', 'seed for initial weights, inputs and noise', parseIntOption('--seed', 0), 0)
     .option('--engine <e>', 'TensorFlow.js engine: cpu | wasm | node | node-gpu', parseChoice('--engine', ['cpu', 'wasm', 'node', 'node-gpu'] as const), 'cpu')
+    .option('--step <n>', 'compare the step that follows n steps (the KL weight and learning rate under kl_warmup / lr_warmup)', parseIntOption('--step', 0), 0)
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
-    .action(action(async (flags: { weights?: string; config?: string; seed: number; engine: Engine; json?: boolean }) => {
+    .action(action(async (flags: { weights?: string; config?: string; seed: number; step: number; engine: Engine; json?: boolean }) => {
       let config: ModelConfig | undefined;
       if (flags.config !== undefined) {
         try {
@@ -26,7 +27,7 @@ export function registerParity(program: Command): void {
           throw new HypersegError('INVALID_ARGUMENT', `--config must be JSON, got '${flags.config}'`);
         }
       }
-      const r = await runParity({ weights: flags.weights, config, seed: flags.seed, engine: flags.engine });
+      const r = await runParity({ weights: flags.weights, config, seed: flags.seed, engine: flags.engine, step: flags.step });
       if (flags.json) {
         process.stdout.write(`${toJson(r)}\n`);
       } else {

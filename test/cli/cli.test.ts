@@ -283,5 +283,8 @@ describe('hyperseg parity (as a user runs it)', () => {
     expect(j.ok).toBe(true);
     expect(j.config.gyroconv).toBe(false);
     expect(hyperseg('parity', '--config', 'not json').code).toBe(2);
+    const bad = hyperseg('parity', '--step', '-1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--step/);
   }, 300_000);
 });
