@@ -130,6 +130,10 @@ class ModelConfig:
         """Adam's learning rate for the step after `step` steps: lr * min(1, (step + 1) / lr_warmup)."""
         return self.lr * min(1.0, (step + 1) / self.lr_warmup) if self.lr_warmup > 0 else self.lr
 
+    def kl_weight(self, step: int) -> float:
+        """The KL term's weight in the loss for the step after `step` steps: min(1, step / kl_warmup)."""
+        return min(1.0, step / self.kl_warmup) if self.kl_warmup > 0 else 1.0
+
 
 def conv_is_faster(cin: int, k: int) -> bool:
     """Whether the Conv3d form of a stride-1 transposed convolution trains faster on CPU. Measured
@@ -227,13 +231,9 @@ class HyperbolicVAE(nn.Module):
     def distance(self, a, b):
         return G.dist(a, b, self.cfg.curvature) if self.cfg.hyperbolic else (a - b).norm(dim=-1)
 
-    def kl_weight(self, step: int) -> float:
-        """The KL term's weight at train step `step` (steps done before it): min(1, step / kl_warmup)."""
-        return min(1.0, step / self.cfg.kl_warmup) if self.cfg.kl_warmup > 0 else 1.0
-
     def loss(self, anchor, positive, negative, generator: torch.Generator | None = None, eps: torch.Tensor | None = None, step: int = 0) -> dict:
         """The loss terms for a triplet batch. `elbo` is always the bound itself; `loss`, the objective
-        minimised, weights its KL term by kl_weight(step) and floors it at free_bits (both 1 and 0 by
+        minimised, weights its KL term by cfg.kl_weight(step) and floors it at free_bits (both 1 and 0 by
         default, where loss = elbo + beta * triplet)."""
         cfg = self.cfg
         x = torch.cat([anchor, positive, negative], 0)
@@ -256,7 +256,7 @@ class HyperbolicVAE(nn.Module):
             kl = q.log_prob(z) - self.prior(mu).log_prob(z)
         nlw = recon + kl  # -log w_k per sample [K, 3B]; IWAE averages the weights inside the log, the ELBO outside
         elbo = -(torch.logsumexp(-nlw, 0) - math.log(nlw.shape[0])).mean() if cfg.iwae else nlw.mean()
-        w = self.kl_weight(step)
+        w = cfg.kl_weight(step)
         if w == 1.0 and cfg.free_bits == 0:
             objective = elbo
         elif cfg.iwae:  # warm-up only (free bits are refused with IWAE)
@@ -371,9 +371,16 @@ def train_step(model: HyperbolicVAE, opt, anchor, positive, negative, generator=
         # the weights and Adam state stay as they were: the step is refused, not applied
         opt.zero_grad(set_to_none=True)
         raise NonFiniteLoss(values, bad_grad, elsewhere)
+    optimiser_step(model, opt, step)
+    return values
+
+
+def optimiser_step(model: HyperbolicVAE, opt, step: int) -> None:
+    """Adam's update once the gradients are in place: clipped to grad_clip (if set), at the rate of the
+    step after `step` steps (lr_warmup). Shared by train_step and the worker's parity op."""
+    cfg = model.cfg
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
     for group in opt.param_groups:
         group["lr"] = cfg.lr_at(step)
     opt.step()
-    return values

@@ -25,7 +25,7 @@ import torch
 import zmq
 
 from . import __version__
-from .model import ModelConfig, NonFiniteLoss, build_model, train_step
+from .model import ModelConfig, NonFiniteLoss, build_model, optimiser_step, train_step
 from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
 # Inputs arrive as read-only views of the received frames; torch shares them without copying.
@@ -223,17 +223,17 @@ class Worker:
         eps = self.tensor(tensors, "eps", 3)
         if tuple(eps.shape) != (self.cfg.samples, 3 * a.shape[0], self.cfg.latent_dim):
             raise ProtocolError("BAD_SHAPE", f"eps must be [{self.cfg.samples}, {3 * a.shape[0]}, {self.cfg.latent_dim}], got {list(eps.shape)}")
+        try:
+            step = int(args.get("step", self.step))
+            assert step >= 0
+        except (TypeError, ValueError, AssertionError):
+            raise ProtocolError("BAD_MESSAGE", f"step must be an integer >= 0, got {args.get('step')!r}") from None
         import copy
 
         saved_model = copy.deepcopy(self.model.state_dict())
         saved_opt = copy.deepcopy(self.opt.state_dict())
         self.model.train()
         self.opt.zero_grad(set_to_none=True)
-        try:
-            step = int(args.get("step", self.step))
-            assert step >= 0
-        except (TypeError, ValueError, AssertionError):
-            raise ProtocolError("BAD_MESSAGE", f"step must be an integer >= 0, got {args.get('step')!r}") from None
         out = self.model.loss(a, p, n, eps=eps, step=step)
         out["loss"].backward()
         with torch.no_grad():
@@ -244,11 +244,7 @@ class Worker:
             res_t["dec_in"] = dec_in.numpy()
         for name, prm in self.model.named_parameters():
             res_t[f"grad.{name}"] = (prm.grad if prm.grad is not None else torch.zeros_like(prm)).detach().numpy().copy()  # unused (the autoencoder's scale head): zero
-        if self.cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        for group in self.opt.param_groups:
-            group["lr"] = self.cfg.lr_at(step)
-        self.opt.step()
+        optimiser_step(self.model, self.opt, step)
         for name, prm in self.model.named_parameters():
             res_t[f"step.{name}"] = prm.detach().numpy().copy()
         self.model.load_state_dict(saved_model)

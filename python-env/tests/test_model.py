@@ -305,7 +305,7 @@ def test_kl_warmup_and_free_bits_change_the_objective_only():
     warm = build_model({**base, "kl_warmup": W}, 6)[0].double()
     for step, w in ((0, 0.0), (2, 0.25), (4, 0.5), (8, 1.0), (50, 1.0)):
         out = warm.loss(a, p, n, eps=eps, step=step)
-        assert warm.kl_weight(step) == w
+        assert warm.cfg.kl_weight(step) == w
         torch.testing.assert_close(out["elbo"], ref["elbo"], rtol=0, atol=0)
         want = out["recon"].item() + w * out["kl"].item() + 10.0 * out["triplet"].item()
         assert abs(out["loss"].item() - want) < 1e-10 * abs(want)
