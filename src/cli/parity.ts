@@ -4,29 +4,21 @@ import type { Command } from 'commander';
 import { runParity } from '../backends/parity.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import type { ModelConfig } from '../backends/types.js';
-import { HypersegError } from '../errors.js';
-import { action, parseChoice, parseIntOption, toJson } from './run.js';
+import { action, parseChoice, parseIntOption, readConfigArg, toJson } from './run.js';
 
 export function registerParity(program: Command): void {
   program
     .command('parity')
     .description('load the same weights into the torch and tfjs backends and compare everything they compute')
     .option('--weights <file>', 'safetensors weights (a torch checkpoint or a tfjs save); default: seeded initial weights')
-    .option('--config <json>', 'model configuration, e.g. \'{"preset":"small","gyroconv":false}\'')
+    .option('--config <file|json>', 'model configuration, a JSON file or inline, e.g. \'{"preset":"small","gyroconv":false}\'')
     .option('--seed <s>', 'seed for initial weights, inputs and noise', parseIntOption('--seed', 0), 0)
     .option('--engine <e>', 'TensorFlow.js engine: cpu | wasm | node | node-gpu', parseChoice('--engine', ['cpu', 'wasm', 'node', 'node-gpu'] as const), 'cpu')
     .option('--step <n>', 'compare the step that follows n steps (the KL weight and learning rate under kl_warmup / lr_warmup)', parseIntOption('--step', 0), 0)
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: { weights?: string; config?: string; seed: number; step: number; engine: Engine; json?: boolean }) => {
-      let config: ModelConfig | undefined;
-      if (flags.config !== undefined) {
-        try {
-          config = JSON.parse(flags.config) as ModelConfig;
-        } catch {
-          throw new HypersegError('INVALID_ARGUMENT', `--config must be JSON, got '${flags.config}'`);
-        }
-      }
+      const config = flags.config === undefined ? undefined : ((await readConfigArg(flags.config)) as ModelConfig);
       const r = await runParity({ weights: flags.weights, config, seed: flags.seed, engine: flags.engine, step: flags.step });
       if (flags.json) {
         process.stdout.write(`${toJson(r)}\n`);

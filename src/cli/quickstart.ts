@@ -2,12 +2,12 @@
 
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import type { BackendName } from '../backends/index.js';
+import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { formatMeanSd, oneVolume } from '../pipeline/report.js';
 import { progressBar } from './progress.js';
-import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readOptionsOf, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
@@ -82,6 +82,7 @@ interface AblateFlags extends ReadFlags {
   backend: BackendName;
   engine?: Engine;
   preset?: 'small' | 'valid' | 'paper';
+  config?: string;
   steps?: number;
   batch?: number;
   seed?: number;
@@ -99,6 +100,7 @@ export function registerAblate(program: Command): void {
     .requiredOption('--data <dir>', 'a `hyperseg synth` folder (or a BraTS-layout folder)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--preset <name>', 'small | valid | paper (default small; a re-run keeps the folder\'s)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
+    .option('--config <file|json>', 'model settings every run shares, over the preset\'s: a JSON file or inline JSON, e.g. \'{"latent_dim":4}\' (not hyperbolic, gyroconv, triplet, autoencoder; a re-run keeps the folder\'s)')
     .option('--steps <n>', 'train steps per configuration (default: the folder\'s earlier budget, else 1500)', parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the folder\'s)', parseIntOption('--batch', 2, 65_536))
     .option('--seed <s>', 'random seed, the same for every configuration (default 0; a re-run keeps the folder\'s)', parseIntOption('--seed', 0))
@@ -111,7 +113,8 @@ export function registerAblate(program: Command): void {
       const stop = interruptible('run the same command again to continue');
       try {
         const r = await ablate({
-          data: flags.data, read: readOptionsOf(flags), out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset, steps: flags.steps, batch: flags.batch,
+          data: flags.data, read: readOptionsOf(flags), out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset,
+          model: flags.config === undefined ? undefined : ((await readConfigArg(flags.config)) as ModelConfig), steps: flags.steps, batch: flags.batch,
           seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, concurrent: flags.concurrent, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

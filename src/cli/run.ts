@@ -5,6 +5,7 @@
  */
 
 import { type Command, InvalidArgumentError } from 'commander';
+import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { type ImageRead, normaliseRead } from '../pipeline/inputs.js';
 
@@ -145,4 +146,25 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
     }
     return value as T;
   };
+}
+
+/**
+ * A --config argument: inline JSON (it starts with "{") or the path of a JSON file. Either way the
+ * result must be a JSON object; the error names which form was read.
+ */
+export async function readConfigArg(arg: string, what = 'the model configuration'): Promise<Record<string, unknown>> {
+  let value: unknown;
+  if (arg.trimStart().startsWith('{')) {
+    try {
+      value = JSON.parse(arg);
+    } catch (e) {
+      throw new HypersegError('INVALID_ARGUMENT', `--config: ${what} given inline is not valid JSON (${(e as Error).message})`, { suggestion: 'quote it for the shell, e.g. --config \'{"latent_dim": 4}\', or give a file' });
+    }
+  } else {
+    value = await readJsonFile<unknown>(arg, what);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new HypersegError(arg.trimStart().startsWith('{') ? 'INVALID_ARGUMENT' : 'FILE_FORMAT', `${arg.trimStart().startsWith('{') ? '--config' : arg}: ${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
 }

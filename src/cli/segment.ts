@@ -46,7 +46,7 @@ export function registerSegment(program: Command): void {
     .option('--path <path>', 'dense | per-patch (default dense when the encoder allows it)', parseChoice('--path', ['dense', 'per-patch'] as const))
     .option('--split <split>', 'train | val | test | all (dataset folders)', parseChoice('--split', ['train', 'val', 'test', 'all'] as const))
     .option('--preset <name>', 'model preset, for weights files without a configuration', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
-    .option('--config <file>', 'model configuration JSON, for weights files without one')
+    .option('--config <file|json>', 'model configuration (a JSON file or inline JSON), for weights files without one')
     .option('--seed <s>', 'k-means seed', parseIntOption('--seed', 0), 0)
     .option('--split-seed <s>', "seed of a BraTS-layout folder's train/val/test split (default: the run's, so its test split holds no training volume)", parseIntOption('--split-seed', 0))
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)

@@ -3,21 +3,17 @@
 import type { Command } from 'commander';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
-import { action, addReadOptions, interruptible, parseChoice, parseIntOption, parseRange, type ReadFlags, readOptionsOf, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntOption, parseRange, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
 
 
-/** Model configuration from --preset and --config FILE (a JSON object of model keys). */
+/** Model configuration from --preset and --config FILE|JSON (a JSON object of model keys). */
 export async function modelFromFlags(flags: { preset?: string; config?: string }): Promise<ModelConfig | undefined> {
   let model: ModelConfig | undefined;
-  if (flags.config) {
-    model = await readJsonFile<ModelConfig>(flags.config, 'the model configuration');
-    if (model === null || typeof model !== 'object' || Array.isArray(model)) throw new HypersegError('FILE_FORMAT', `${flags.config}: the model configuration must be a JSON object`);
-  }
+  if (flags.config) model = (await readConfigArg(flags.config)) as ModelConfig;
   if (flags.preset) model = { ...(model ?? {}), preset: flags.preset as ModelConfig['preset'] };
   return model;
 }
@@ -56,7 +52,7 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'run folder to create')
     .option('--resume <dir>', 'continue the run in DIR from its last checkpoint (same data, model and seed)')
     .option('--preset <name>', 'small | valid | paper (default small)', parseChoice('--preset', ['small', 'valid', 'paper'] as const))
-    .option('--config <file>', 'model configuration JSON (preset and overrides: hyperbolic, gyroconv, triplet, beta, lr, ...)')
+    .option('--config <file|json>', 'model configuration: a JSON file or inline JSON, e.g. \'{"latent_dim":4}\' (preset and overrides: hyperbolic, gyroconv, triplet, beta, lr, ...)')
     .option('--seed <s>', 'random seed (model, sampler, noise) (default 0)', parseIntOption('--seed', 0))
     .option('--steps <n>', 'train steps (default 1000; with --resume: extend the run to n steps)', parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step (default 32)', parseIntOption('--batch', 2, 65_536))

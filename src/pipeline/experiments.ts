@@ -138,6 +138,12 @@ export const ABLATION: { name: string; model: ModelConfig }[] = [
   { name: 'hyperbolic + triplet', model: { hyperbolic: true, gyroconv: false, triplet: true } },
   { name: 'hyperbolic + gyroconv + triplet', model: { hyperbolic: true, gyroconv: true, triplet: true } },
 ];
+/** The second baseline: k-means on the codes of a plain Euclidean autoencoder, trained to the same budget. */
+const AUTOENCODER: { name: string; model: ModelConfig } = { name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } };
+/** The model keys the ablation's runs differ in (ablate's shared --config may not set them). */
+const ABLATION_KEYS = ['hyperbolic', 'gyroconv', 'triplet', 'autoencoder'];
+/** Settings of the variational bound alone: the autoencoder baseline, which has none, leaves them out of the shared ones. */
+const BOUND_KEYS = ['kl_warmup', 'free_bits', 'iwae', 'samples'];
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
@@ -147,6 +153,12 @@ export interface AblateOptions extends ComputeChoice {
   read?: ImageRead;
   out: string;
   preset?: 'small' | 'valid' | 'paper';
+  /**
+   * Model settings every run shares, over the preset's (e.g. `{"latent_dim": 4}` or `{"lr_warmup": 0}`);
+   * not the keys the configurations differ in (hyperbolic, gyroconv, triplet, autoencoder) nor preset.
+   * A re-run without it keeps the folder's.
+   */
+  model?: ModelConfig;
   steps?: number;
   batch?: number;
   seed?: number;
@@ -173,6 +185,8 @@ interface FolderSettings {
   steps: number;
   batch: number;
   preset: 'small' | 'valid' | 'paper';
+  /** The shared model settings (absent in folders made before they could be given: none). */
+  model?: ModelConfig;
   seeds: number[];
   backend: BackendName;
 }
@@ -181,6 +195,7 @@ interface FolderSettings {
 interface AblationRecord {
   data: string;
   preset: string;
+  model?: ModelConfig;
   steps: number;
   seeds: number[];
   batch?: number;
@@ -327,6 +342,16 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const all = configs.length === ABLATION.length; // --only naming all six is a full run
   if (configs.length === 0) throw new HypersegError('INVALID_ARGUMENT', `--only matches none of: ${ABLATION.map((a) => slug(a.name)).join(', ')}`);
   const preset = options.preset ?? folder.preset ?? (earlierTable?.preset as FolderSettings['preset'] | undefined) ?? 'small';
+  const shared: ModelConfig = options.model ?? folder.model ?? earlierTable?.model ?? {};
+  const varied = Object.keys(shared).filter((k) => k === 'preset' || ABLATION_KEYS.includes(k));
+  if (varied.length > 0) {
+    throw new HypersegError('INVALID_ARGUMENT', `--config sets what every configuration shares; ${varied.join(', ')} ${varied.length === 1 ? 'is' : 'are'} not for it (${varied.includes('preset') ? 'preset is --preset; ' : ''}hyperbolic, gyroconv, triplet and autoencoder are what the configurations differ in)`, {
+      suggestion: 'drop those keys; choose configurations with --only',
+    });
+  }
+  const sharedBy = (a: { model: ModelConfig }): ModelConfig => (a.model.autoencoder ? Object.fromEntries(Object.entries(shared).filter(([k]) => !BOUND_KEYS.includes(k))) : shared);
+  // every run's configuration checked before anything is written (a bad value names its key)
+  for (const a of [AUTOENCODER, ...ABLATION]) resolveModelConfig({ preset, ...sharedBy(a), ...a.model });
   const batch = options.batch ?? folder.batch ?? earlierTable?.batch ?? 32;
   const backend: BackendName = options.backend ?? folder.backend ?? 'torch';
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
@@ -335,6 +360,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const kept = new Map<string, AblationRow>();
   if (!all && earlierTable) {
     const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
+      && JSON.stringify(earlierTable.model ?? {}) === JSON.stringify(shared)
       && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch
       && JSON.stringify(normaliseRead(earlierTable.read)) === JSON.stringify(read);
     if (!same) log('the earlier ablation table in this folder was made with other data or settings: only this run\'s configurations go in the new one');
@@ -342,14 +368,13 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   }
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
-  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, seeds, backend } satisfies FolderSettings)}\n`;
+  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend } satisfies FolderSettings)}\n`;
   if (!existsSync(budgetFile)) await writeFileAtomic(budgetFile, settings(stepsPer));
   const rows: AblationRow[] = [];
 
   rows.push(...(await featureBaselines(source, out, split, ks, seeds[0], read, log)));
 
-  // the second baseline: k-means on the codes of a plain Euclidean autoencoder, same budget
-  const runs = [{ name: 'k-means on Euclidean autoencoder codes', model: { hyperbolic: false, gyroconv: false, triplet: false, autoencoder: true } as ModelConfig }, ...configs];
+  const runs = [AUTOENCODER, ...configs];
   // one training run: its folder, its name in the log, and train()'s options (the same in this process and in a child)
   const plan = async (a: (typeof runs)[number], seed: number, threads: number | undefined) => {
     const dir = multi ? join(out, slug(a.name), `seed-${seed}`) : join(out, slug(a.name));
@@ -362,7 +387,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       if (typeof own === 'number' && Number.isInteger(own) && own > stepsPer) target = own;
     }
     const trainOptions: ChildTrainOptions = {
-      data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model: { preset, ...a.model },
+      data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model: { preset, ...sharedBy(a), ...a.model },
       seed, steps: target, batch, threads, device: options.device, workers: options.workers, resumeHint: null,
     };
     return { dir, run, which, target, trainOptions };
@@ -412,7 +437,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(label(r), r.aggregates))].join('\n');
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${backend}.`,
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}${Object.keys(shared).length ? ` with ${JSON.stringify(shared)} in every run` : ''}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${backend}.`,
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
@@ -421,7 +446,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   // a run of all six sets the budget; an older folder's file (steps alone) gets the settings its runs agreed with
   if (all || folder.batch === undefined) await writeFileAtomic(budgetFile, settings(all ? stepsPer : (folder.steps ?? stepsPer)));
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  const record: AblationRecord = { data: options.data, preset, steps: stepsPer, seeds, batch, read, rows };
+  const record: AblationRecord = { data: options.data, preset, model: shared, steps: stepsPer, seeds, batch, read, rows };
   await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

@@ -282,7 +282,12 @@ describe('hyperseg parity (as a user runs it)', () => {
     const j = JSON.parse(r.stdout);
     expect(j.ok).toBe(true);
     expect(j.config.gyroconv).toBe(false);
-    expect(hyperseg('parity', '--config', 'not json').code).toBe(2);
+    const badInline = hyperseg('parity', '--config', '{"preset": small}');
+    expect(badInline.code).toBe(2);
+    expect(badInline.stderr).toMatch(/--config: the model configuration given inline is not valid JSON/);
+    const noFile = hyperseg('parity', '--config', join(dir, 'absent.json'));
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toMatch(/absent\.json: cannot read the model configuration/);
     const bad = hyperseg('parity', '--step', '-1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--step/);

@@ -64,6 +64,21 @@ describe('model configuration values', () => {
     expect(r.stderr).toMatch(/model config: latent_dim must be an integer ≥ 1, got "x"/);
     expect(existsSync(join(dir, 'run-bad'))).toBe(false);
   });
+
+  it('train takes --config inline as well as from a file, and refuses inline JSON that is not an object', () => {
+    const inline = hyperseg('train', '--data', data, '--out', join(dir, 'run-bad'), '--config', '{"latent_dim": "x"}');
+    expect(inline.code).toBe(2);
+    expect(inline.stderr).toMatch(/model config: latent_dim must be an integer ≥ 1, got "x"/);
+    const truncated = hyperseg('train', '--data', data, '--out', join(dir, 'run-bad'), '--config', '{"latent_dim": 4');
+    expect(truncated.code).toBe(2);
+    expect(truncated.stderr).toMatch(/--config: the model configuration given inline is not valid JSON/);
+    const list = join(dir, 'list.json');
+    writeFileSync(list, '[1, 2]');
+    const notObject = hyperseg('train', '--data', data, '--out', join(dir, 'run-bad'), '--config', list);
+    expect(notObject.code).toBe(1);
+    expect(notObject.stderr).toMatch(/list\.json: the model configuration must be a JSON object/);
+    expect(existsSync(join(dir, 'run-bad'))).toBe(false);
+  });
 });
 
 describe('output paths', () => {

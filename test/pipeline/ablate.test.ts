@@ -129,7 +129,7 @@ describe('ablate', () => {
     // nor batch, preset or seed: a re-run given none of them keeps the folder's (batch 32 was taken as asked for, and refused)
     const bare = await ablate({ data, out, only: ['euclidean-base'], threads: 1 });
     expect(bare.rows.map((r) => r.aggregates)).toEqual(first.rows.map((r) => r.aggregates));
-    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8'))).toEqual({ steps: 3, batch: 8, preset: 'small', seeds: [0], backend: 'torch' });
+    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8'))).toEqual({ steps: 3, batch: 8, preset: 'small', model: {}, seeds: [0], backend: 'torch' });
 
     // the folder's models and baselines belong to that data and budget: other data, a shorter budget,
     // another batch or preset are refused before anything is trained (they gave a mixed table before)
@@ -264,5 +264,32 @@ describe('ablate', () => {
     const firstLoss = (s: number) => JSON.parse(readFileSync(join(out, 'euclidean-base', `seed-${s}`, 'run', 'metrics.jsonl'), 'utf8').split('\n')[0]).loss;
     expect(firstLoss(0)).not.toBe(firstLoss(1));
     expect(readFileSync(r.report, 'utf8')).toMatch(/seeds 0, 1.*\n.*mean ± sd over the seeds/);
+  }, 300_000);
+  it('--config: settings every run shares reach each run (the autoencoder without the bound\'s), are kept by a re-run, and are checked before training', async () => {
+    const out = join(dir, 'abl-config');
+    const refused = [
+      [{ hyperbolic: false }, /--config sets what every configuration shares; hyperbolic is not for it/],
+      [{ preset: 'paper' }, /preset is --preset/],
+      [{ latent_dim: 0 }, /latent_dim must be an integer ≥ 1, got 0/],
+    ] as const;
+    for (const [model, message] of refused) await expect(ablate({ data, out, steps: 2, batch: 8, only: ['euclidean-base'], threads: 1, model })).rejects.toThrow(message);
+    expect(existsSync(out)).toBe(false); // refused before the folder was made
+
+    const model = { latent_dim: 3, kl_warmup: 5 };
+    const r = await ablate({ data, out, steps: 2, batch: 8, only: ['euclidean-base'], threads: 1, model });
+    const runModel = (row: string) => JSON.parse(readFileSync(join(out, row, 'run', 'config.json'), 'utf8')).model;
+    expect(runModel('euclidean-base')).toMatchObject({ preset: 'small', latent_dim: 3, kl_warmup: 5, hyperbolic: false, triplet: false });
+    // the autoencoder has no KL term: it shares the latent dimension, not the KL warm-up
+    expect(runModel('k-means-on-euclidean-autoencoder-codes')).toMatchObject({ latent_dim: 3, autoencoder: true });
+    expect(runModel('k-means-on-euclidean-autoencoder-codes').kl_warmup).toBeUndefined();
+    expect(readFileSync(r.report, 'utf8')).toContain('Preset small with {"latent_dim":3,"kl_warmup":5} in every run');
+    // the embeddings have the shared latent dimension: 3 columns per voxel in the segmentation's codes
+    const seg = JSON.parse(readFileSync(join(out, 'euclidean-base', 'segmentation', 'segment.json'), 'utf8'));
+    expect(seg.model.config.latent_dim).toBe(3);
+
+    // a re-run without --config keeps the folder's (the same table, nothing retrained); another one is refused by the runs it would change
+    const again = await ablate({ data, out, only: ['euclidean-base'], threads: 1 });
+    expect(again.rows.map((x) => x.aggregates)).toEqual(r.rows.map((x) => x.aggregates));
+    await expect(ablate({ data, out, only: ['euclidean-base'], threads: 1, model: { latent_dim: 4 } })).rejects.toThrow(/was trained with model \(latent_dim\) \{"latent_dim":3\}, not \{"latent_dim":4\}/);
   }, 300_000);
 });
