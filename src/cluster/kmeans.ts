@@ -3,6 +3,9 @@
  *
  * Poincaré: assignment by Poincaré distance, centroid by weighted Fréchet mean (Lou et al. 2020,
  * src/geometry/frechet.ts), inertia = Σ d(x_i, μ_{label i})². Euclidean: Lloyd's algorithm.
+ * `centroid: 'median'` (k-medians, one ball or Euclidean): each centre the point minimising the sum of
+ * distances to its cluster (the Fréchet median; Weiszfeld's iteration in Euclidean space), inertia =
+ * Σ d(x_i, μ_{label i}) — less pulled by a cluster's long tail than the mean.
  * Both: greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with 2 + ⌊ln k⌋ local trials per
  * centre as scikit-learn does) under the geometry's own squared distance; `nInit` seeded restarts,
  * the lowest inertia kept; empty clusters re-seeded with the point farthest from its centre.
@@ -23,11 +26,14 @@ import { oneMinusCNormSq } from '../geometry/stability.js';
 import { Rng } from '../random.js';
 
 export type Geometry = 'poincare' | 'euclidean';
+export type Centroid = 'mean' | 'median';
 
 export interface KMeansOptions {
   k: number;
   /** Default 'poincare'. */
   geometry?: Geometry;
+  /** Centre of a cluster: 'mean' (k-means, default) or 'median' (k-medians; not with factors > 1). */
+  centroid?: Centroid;
   /** Curvature magnitude (Poincaré only), default 1. */
   c?: number;
   /** Number of ball factors in a row (product manifold), default 1. Must divide d. */
@@ -76,6 +82,8 @@ interface Problem {
   d: number;
   k: number;
   geometry: Geometry;
+  /** k-medians: centres are medians, the inertia sums distances. */
+  median: boolean;
   c: number;
   factors: number;
   fd: number;
@@ -116,6 +124,11 @@ function setup(x: FloatArray, d: number, o: KMeansOptions): Problem {
     return v;
   };
   positiveInt(o.nInit ?? 10, 'nInit');
+  const centroid = o.centroid ?? 'mean';
+  if (centroid !== 'mean' && centroid !== 'median') throw new HypersegError('INVALID_ARGUMENT', `centroid must be 'mean' or 'median', got '${String(centroid)}'`);
+  if (centroid === 'median' && factors > 1) {
+    throw new HypersegError('INVALID_ARGUMENT', `centroid 'median' needs one ball (factors = 1, got ${factors}): the median of a product of balls does not separate by factor`);
+  }
   const fd = d / factors;
   const xInv = new Float64Array(geometry === 'poincare' ? n * factors : 0);
   const r2max = 1 / c;
@@ -141,7 +154,7 @@ function setup(x: FloatArray, d: number, o: KMeansOptions): Problem {
     }
   }
   return {
-    x, n, d, k, geometry, c, factors, fd, xInv,
+    x, n, d, k, geometry, median: centroid === 'median', c, factors, fd, xInv,
     tol: nonNegative(o.tol ?? 1e-6, 'tol'),
     maxIter: positiveInt(o.maxIter ?? 300, 'maxIter'),
     frechetTol: nonNegative(o.frechetTol ?? 1e-9, 'frechetTol'),
@@ -194,7 +207,7 @@ function d2(p: Problem, i: number, cent: Float64Array, j: number, cInv: Float64A
   return total;
 }
 
-/** Assigns every point to its nearest centre; fills `labels` and `best` (squared distances); returns the inertia. */
+/** Assigns every point to its nearest centre; fills `labels` and `best` (squared distances); returns the inertia (Σ d² or, for medians, Σ d). */
 function assign(p: Problem, cent: Float64Array, cInv: Float64Array, labels: Int32Array, best: Float64Array): number {
   const { x, n, d, k } = p;
   let inertia = 0;
@@ -223,7 +236,7 @@ function assign(p: Problem, cent: Float64Array, cInv: Float64Array, labels: Int3
       const dd = scale * dist * dist;
       labels[i] = bj;
       best[i] = dd;
-      inertia += dd;
+      inertia += p.median ? Math.sqrt(dd) : dd;
     }
     return inertia;
   }
@@ -239,7 +252,7 @@ function assign(p: Problem, cent: Float64Array, cInv: Float64Array, labels: Int3
     }
     labels[i] = bj;
     best[i] = bv;
-    inertia += bv;
+    inertia += p.median ? Math.sqrt(bv) : bv;
   }
   return inertia;
 }
@@ -298,9 +311,16 @@ function seedPlusPlus(p: Problem, rng: Rng, cent: Float64Array, cInv: Float64Arr
   }
 }
 
-/** Centre update: Fréchet means (warm-started at the current centres, at most `maxIter` steps) or arithmetic means. */
+/**
+ * Centre update: Fréchet means or medians (warm-started at the current centres, at most `maxIter`
+ * steps), arithmetic means, or Euclidean medians (Weiszfeld, warm-started likewise).
+ */
 function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int32Array, factorBuf: Float64Array, maxIter: number): void {
   const { x, n, d, k, fd } = p;
+  if (p.geometry === 'euclidean' && p.median) {
+    weiszfeld(p, labels, cent, maxIter);
+    return;
+  }
   if (p.geometry === 'euclidean') {
     cent.fill(0);
     for (let i = 0; i < n; i++) {
@@ -312,8 +332,44 @@ function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int3
   }
   for (let f = 0; f < p.factors; f++) {
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
-    frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, p.frechetTol, maxIter);
+    frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, p.frechetTol, maxIter, undefined, p.median);
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
+  }
+}
+
+/**
+ * Euclidean medians of every cluster by Weiszfeld's iteration y⁺ = Σ (x_i/‖x_i − y‖) / Σ (1/‖x_i − y‖),
+ * from the current centres, until none moves more than `frechetTol` or `maxIter` steps; a point on the
+ * estimate is left out of that step (Ostresh).
+ */
+function weiszfeld(p: Problem, labels: Int32Array, cent: Float64Array, maxIter: number): void {
+  const { x, n, d, k } = p;
+  const num = new Float64Array(k * d);
+  const den = new Float64Array(k);
+  for (let it = 0; it < maxIter; it++) {
+    num.fill(0);
+    den.fill(0);
+    for (let i = 0; i < n; i++) {
+      const co = labels[i] * d;
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (x[i * d + t] - cent[co + t]) ** 2;
+      if (s < 1e-24) continue;
+      const w = 1 / Math.sqrt(s);
+      den[labels[i]] += w;
+      for (let t = 0; t < d; t++) num[co + t] += w * x[i * d + t];
+    }
+    let moved = 0;
+    for (let j = 0; j < k; j++) {
+      if (!(den[j] > 0)) continue;
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const v = num[j * d + t] / den[j];
+        s += (v - cent[j * d + t]) ** 2;
+        cent[j * d + t] = v;
+      }
+      if (s > moved) moved = s;
+    }
+    if (Math.sqrt(moved) < p.frechetTol) return;
   }
 }
 
@@ -397,7 +453,7 @@ export function lloyd(p: Problem, cent: Float64Array): RunResult {
     const shift = maxShift(p, prev, cent, prevInv, cInv);
     inertia = assign(p, cent, cInv, labels, best);
     if (shift <= p.tol) {
-      if (full || p.geometry === 'euclidean') {
+      if (full || (p.geometry === 'euclidean' && !p.median)) {
         converged = true;
         break;
       }
@@ -463,7 +519,10 @@ export function inertiaOf(x: FloatArray, d: number, labels: Int32Array, centroid
   const cInv = new Float64Array(p.k * p.factors);
   if (p.geometry === 'poincare') centreInv(p, centroids, cInv);
   let s = 0;
-  for (let i = 0; i < p.n; i++) s += d2(p, i, centroids, labels[i], cInv);
+  for (let i = 0; i < p.n; i++) {
+    const v = d2(p, i, centroids, labels[i], cInv);
+    s += p.median ? Math.sqrt(v) : v;
+  }
   return s;
 }
 

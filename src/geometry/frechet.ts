@@ -23,6 +23,18 @@ import { HypersegError } from '../errors.js';
 import { checkCurvature, distAt, type FloatArray, type Vec } from './poincare.js';
 import { MIN_DENOM, asinhOverX, maxNorm, oneMinusCNormSq } from './stability.js';
 
+/**
+ * The Fréchet *median* (argmin_y Σ w_l d(x_l, y), distances not squared) by the same kernel: each
+ * iteration is Lou et al.'s step for the weights w_l / d(x_l, y) at the current estimate (iteratively
+ * reweighted, as Weiszfeld's algorithm is in Euclidean space), whose fixed points satisfy the median's
+ * first-order condition Σ w_l log_y(x_l)/‖log_y(x_l)‖_y = 0. With d = (2/√c) asinh √u the product of that
+ * weight and g(u) is 2√c/√(u(1 + u)). A point that coincides with the estimate (u below 1e-24) is left
+ * out of that step (Ostresh's modification): its term has no direction.
+ */
+function medianWeight(u: number, c: number): number {
+  return u < 1e-24 ? 0 : (2 * Math.sqrt(c)) / Math.sqrt(u * (1 + u));
+}
+
 /** Fréchet weight g(u) = 2 arcosh(1 + 2u)/√(u² + u), with g(0) = 4 (its limit). */
 export function frechetWeight(u: number): number {
   return (4 * asinhOverX(Math.sqrt(u))) / Math.sqrt(1 + u);
@@ -63,7 +75,7 @@ export interface FactorView {
  * Means of every labelled group at once, iterated until all move less than `tol`.
  * `means` (k × dim, row j = group j) holds the starting points on entry and the means on exit; a
  * group with no points (or zero total weight) keeps its starting point. Returns the iterations run
- * and whether the tolerance was met.
+ * and whether the tolerance was met. `median`: Fréchet medians instead (see medianWeight).
  */
 export function frechetMeansByLabel(
   view: FactorView,
@@ -74,6 +86,7 @@ export function frechetMeansByLabel(
   tol: number,
   maxIter: number,
   weights?: Vec,
+  median = false,
 ): { iterations: number; converged: boolean } {
   const { x, stride, offset, dim } = view;
   const n = labels.length;
@@ -108,7 +121,7 @@ export function frechetMeansByLabel(
       }
       const xInv = 1 / oneMinusCNormSq(x2, c);
       const u = c * diff2 * xInv * yInv[j];
-      const alpha = w * frechetWeight(u) * xInv;
+      const alpha = w * (median ? medianWeight(u, c) : frechetWeight(u)) * xInv;
       aS[j] += alpha;
       cS[j] += alpha * x2;
       for (let t = 0; t < dim; t++) bS[yo + t] += alpha * x[xo + t];

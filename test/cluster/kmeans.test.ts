@@ -3,7 +3,8 @@ import { ballMixture } from '../../src/bench/ball-mixture.js';
 import { naiveInertia, naiveIteration, toPoints } from '../../src/bench/naive-kmeans.js';
 import { inertiaOf, kmeans, lloyd, prepareKMeans, seedCentres } from '../../src/cluster/kmeans.js';
 import { frechetMean } from '../../src/geometry/frechet.js';
-import { dist } from '../../src/geometry/poincare.js';
+import { dist, logmap, mobiusAdd } from '../../src/geometry/poincare.js';
+import { Rng } from '../../src/random.js';
 import { matchClusters } from '../../src/eval/hungarian.js';
 
 /** Fraction of points whose cluster maps to their true label under the best one-to-one matching. */
@@ -137,5 +138,112 @@ describe('kmeans (Euclidean)', () => {
     const mix = ballMixture(3000, 5, 3, 8, { radius: 2.5, sigma: 0.1 });
     const r = kmeans(mix.points, 3, { k: 5, geometry: 'euclidean', seed: 4, nInit: 4 });
     expect(accuracy(r.labels, mix.labels)).toBeGreaterThan(0.99);
+  });
+});
+
+describe('k-medians (centroid: median)', () => {
+  /** A skewed 2-D cloud: a bulk and a long tail along +x (a wide cluster's bright tail, in miniature). */
+  function skewed(n: number, seed: number, scale: number): Float64Array {
+    const rng = new Rng(seed);
+    const out = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const tail = rng.float() < 0.2;
+      out[2 * i] = scale * (tail ? 2 + 4 * rng.float() : 0.3 * rng.normal());
+      out[2 * i + 1] = scale * 0.3 * rng.normal();
+    }
+    return out;
+  }
+  const sumDist = (pts: Float64Array, m: ArrayLike<number>, geometry: 'poincare' | 'euclidean') => {
+    let s = 0;
+    for (let i = 0; i < pts.length / 2; i++) {
+      const p = pts.subarray(2 * i, 2 * i + 2);
+      s += geometry === 'poincare' ? dist(p, m, 1) : Math.hypot(p[0] - m[0], p[1] - m[1]);
+    }
+    return s;
+  };
+
+  it('Euclidean k = 1: the centre is the point of least summed distance, found by an independent grid search', () => {
+    const pts = skewed(400, 3, 1);
+    const r = kmeans(pts, 2, { k: 1, geometry: 'euclidean', centroid: 'median', nInit: 1, frechetTol: 1e-12, frechetMaxIter: 10_000 });
+    // reference: coarse grid over the cloud's box, then finer grids around the best node
+    let best = [0, 0];
+    let span = 8;
+    for (let level = 0; level < 6; level++) {
+      let bv = Infinity;
+      const [cx, cy] = best;
+      for (let a = -20; a <= 20; a++) for (let b = -20; b <= 20; b++) {
+        const m = [cx + (a * span) / 20, cy + (b * span) / 20];
+        const v = sumDist(pts, m, 'euclidean');
+        if (v < bv) {
+          bv = v;
+          best = m;
+        }
+      }
+      span /= 10;
+    }
+    expect(Math.hypot(r.centroids[0] - best[0], r.centroids[1] - best[1])).toBeLessThan(1e-5);
+    expect(Math.abs(r.inertia - sumDist(pts, best, 'euclidean')) / r.inertia).toBeLessThan(1e-9);
+    // the mean sits in the tail's direction, the median with the bulk
+    const mean = kmeans(pts, 2, { k: 1, geometry: 'euclidean', nInit: 1 });
+    expect(mean.centroids[0]).toBeGreaterThan(0.6);
+    expect(Math.abs(r.centroids[0])).toBeLessThan(0.2);
+  });
+
+  it('Poincaré k = 1: the first-order condition Σ log_m(x)/‖log_m(x)‖ = 0 holds, no nearby point sums less, and a Möbius translation carries the median along', () => {
+    const pts = skewed(300, 5, 0.12);
+    const r = kmeans(pts, 2, { k: 1, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
+    const m = r.centroids.subarray(0, 2);
+    const g = [0, 0];
+    for (let i = 0; i < 300; i++) {
+      const v = logmap(m, pts.subarray(2 * i, 2 * i + 2), 1);
+      const nv = Math.hypot(v[0], v[1]);
+      g[0] += v[0] / nv;
+      g[1] += v[1] / nv;
+    }
+    expect(Math.hypot(g[0], g[1])).toBeLessThan(1e-6 * 300);
+    const at = sumDist(pts, m, 'poincare');
+    expect(Math.abs(r.inertia - at) / at).toBeLessThan(1e-12);
+    const rng = new Rng(11);
+    for (let t = 0; t < 20; t++) {
+      const q = [m[0] + 1e-3 * rng.normal(), m[1] + 1e-3 * rng.normal()];
+      expect(sumDist(pts, q, 'poincare')).toBeGreaterThan(at);
+    }
+    // isometry: the median of a ⊕ X is a ⊕ median(X)
+    const a = [0.3, -0.2];
+    const moved = new Float64Array(600);
+    for (let i = 0; i < 300; i++) moved.set(mobiusAdd(a, pts.subarray(2 * i, 2 * i + 2), 1), 2 * i);
+    const r2 = kmeans(moved, 2, { k: 1, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
+    expect(dist(r2.centroids, mobiusAdd(a, m, 1), 1)).toBeLessThan(1e-8);
+    expect(Math.abs(r2.inertia - r.inertia) / r.inertia).toBeLessThan(1e-9);
+  });
+
+  it('clusters by nearest centre with each centre its cluster\'s median, and reports Σ d', () => {
+    const mix = ballMixture(2000, 4, 2, 7, { radius: 2.5, sigma: 0.15 });
+    for (const geometry of ['poincare', 'euclidean'] as const) {
+      const r = kmeans(mix.points, 2, { k: 4, geometry, centroid: 'median', seed: 1, nInit: 3, tol: 1e-10, frechetTol: 1e-12, frechetMaxIter: 5000 });
+      expect(accuracy(r.labels, mix.labels), geometry).toBeGreaterThan(0.99);
+      expect(r.converged).toBe(true);
+      let s = 0;
+      for (let i = 0; i < 2000; i++) {
+        const p = mix.points.subarray(2 * i, 2 * i + 2);
+        const ds = Array.from({ length: 4 }, (_, j) => sumDist(p, r.centroids.subarray(2 * j, 2 * j + 2), geometry));
+        expect(r.labels[i]).toBe(ds.indexOf(Math.min(...ds)));
+        s += ds[r.labels[i]];
+      }
+      expect(Math.abs(r.inertia - s) / s, geometry).toBeLessThan(1e-12);
+      expect(Math.abs(inertiaOf(mix.points, 2, r.labels, r.centroids, { k: 4, geometry, centroid: 'median' }) - s) / s).toBeLessThan(1e-12);
+      // each centre is its own cluster's median: re-solving one cluster alone (k = 1) lands on it
+      for (let j = 0; j < 4; j++) {
+        const members: number[] = [];
+        r.labels.forEach((l, i) => l === j && members.push(mix.points[2 * i], mix.points[2 * i + 1]));
+        const alone = kmeans(Float64Array.from(members), 2, { k: 1, geometry, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
+        expect(sumDist(alone.centroids, r.centroids.subarray(2 * j, 2 * j + 2), geometry)).toBeLessThan(1e-7);
+      }
+    }
+  });
+
+  it('is refused for a product of balls, and an unknown centroid is named', () => {
+    expect(() => kmeans(new Float64Array(8), 4, { k: 1, factors: 2, centroid: 'median' })).toThrow(/centroid 'median' needs one ball \(factors = 1, got 2\)/);
+    expect(() => kmeans(new Float64Array(8), 2, { k: 1, centroid: 'mode' as 'mean' })).toThrow(/centroid must be 'mean' or 'median', got 'mode'/);
   });
 });
