@@ -1,7 +1,7 @@
 /** `hyperseg cluster`: k-means on an embedding file (.npy or .csv), Poincaré or Euclidean. */
 
 import type { Command } from 'commander';
-import { kmeans, type Geometry } from '../cluster/kmeans.js';
+import { type Centroid, kmeans, type Geometry } from '../cluster/kmeans.js';
 import { readEmbeddings } from '../data/embeddings.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeNpy } from '../data/npy.js';
@@ -12,6 +12,7 @@ interface ClusterFlags {
   embeddings: string;
   k: number;
   geometry: Geometry;
+  centroid: Centroid;
   c: number;
   factors: number;
   seed: number;
@@ -30,6 +31,7 @@ export function registerCluster(program: Command): void {
     .requiredOption('--embeddings <file>', 'N × d embeddings: .npy (float32/float64) or .csv')
     .requiredOption('--k <k>', 'number of clusters', parseIntOption('--k', 1))
     .option('--geometry <g>', 'poincare | euclidean', parseChoice('--geometry', ['poincare', 'euclidean'] as const), 'poincare')
+    .option('--centroid <c>', 'mean (k-means) | median (k-medians: Fréchet / Euclidean medians, inertia Σ d; one ball only)', parseChoice('--centroid', ['mean', 'median'] as const), 'mean')
     .option('--c <c>', 'curvature magnitude c of the ball (curvature −c)', parseFloatOption('--c', 0, true), 1)
     .option('--factors <g>', 'ball factors per row (product manifold; must divide d)', parseIntOption('--factors', 1), 1)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
@@ -46,7 +48,7 @@ export function registerCluster(program: Command): void {
       const emb = await readEmbeddings(flags.embeddings);
       const t0 = performance.now();
       const res = kmeans(emb.data, emb.d, {
-        k: flags.k, geometry: flags.geometry, c: flags.c, factors: flags.factors, seed: flags.seed,
+        k: flags.k, geometry: flags.geometry, centroid: flags.centroid, c: flags.c, factors: flags.factors, seed: flags.seed,
         nInit: flags.nInit, maxIter: flags.maxIter, tol: flags.tol,
       });
       const seconds = (performance.now() - t0) / 1000;
@@ -56,7 +58,7 @@ export function registerCluster(program: Command): void {
       }
       const summary = {
         ok: true,
-        file: flags.embeddings, n: emb.n, d: emb.d, k: res.k, geometry: res.geometry, c: flags.c, factors: flags.factors,
+        file: flags.embeddings, n: emb.n, d: emb.d, k: res.k, geometry: res.geometry, centroid: flags.centroid, c: flags.c, factors: flags.factors,
         seed: flags.seed, nInit: flags.nInit,
         inertia: res.inertia, iterations: res.iterations, converged: res.converged, bestInit: res.bestInit,
         inertias: res.inertias, counts: res.counts,
@@ -68,7 +70,7 @@ export function registerCluster(program: Command): void {
         return;
       }
       const lines = [
-        `${emb.n} points × ${emb.d} dims, k = ${res.k}, geometry ${res.geometry}${res.geometry === 'poincare' ? ` (c = ${flags.c})` : ''}`,
+        `${emb.n} points × ${emb.d} dims, k = ${res.k}, geometry ${res.geometry}${res.geometry === 'poincare' ? ` (c = ${flags.c})` : ''}${flags.centroid === 'median' ? ', k-medians' : ''}`,
         `inertia ${res.inertia.toPrecision(8)} after ${res.iterations} iterations (${res.converged ? 'converged' : 'max-iter reached'}), best of ${flags.nInit} restarts (#${res.bestInit}), ${seconds.toFixed(3)} s`,
         `cluster sizes: ${res.counts.map((c, j) => `${j}:${c}`).join('  ')}`,
       ];

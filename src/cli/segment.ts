@@ -29,6 +29,7 @@ interface SegmentFlags extends ReadFlags {
   splitSeed?: number;
   fitSample: number;
   nInit: number;
+  centroid: 'mean' | 'median';
   slabMb: number;
   pictures: boolean;
   json?: boolean;
@@ -51,6 +52,7 @@ export function registerSegment(program: Command): void {
     .option('--split-seed <s>', "seed of a BraTS-layout folder's train/val/test split (default: the run's, so its test split holds no training volume)", parseIntOption('--split-seed', 0))
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
     .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)
+    .option('--centroid <c>', "cluster centres: mean (k-means with Fréchet means, the method's) | median (k-medians: Fréchet medians, less pulled by a large cluster's tail)", parseChoice('--centroid', ['mean', 'median'] as const), 'mean')
     .option('--slab-mb <n>', 'dense path: memory budget of one slab in MiB', parseIntOption('--slab-mb', 16), 512)
     .option('--no-pictures', 'skip the PNG pictures')
     .option('--json', 'machine-readable output')
@@ -62,7 +64,7 @@ export function registerSegment(program: Command): void {
         const s = await segment({
           model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, read: readOptionsOf(flags), out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
           split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, splitSeed: flags.splitSeed, fitSample: flags.fitSample,
-          nInit: flags.nInit, slabMB: flags.slabMb, pictures: flags.pictures, signal: stop.signal,
+          nInit: flags.nInit, centroid: flags.centroid, slabMB: flags.slabMb, pictures: flags.pictures, signal: stop.signal,
           onCase: (d, t) => bar.update(d, t),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import { configDifferences, embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
+import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
 import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { readNiftiHeader, writeNifti } from '../data/nifti.js';
@@ -115,6 +115,8 @@ export interface SegmentOptions {
   /** k-means: voxels the centres are fitted on (0 = all), restarts. */
   fitSample?: number;
   nInit?: number;
+  /** Cluster centres: Fréchet means (k-means, DESIGN's and the default) or medians (k-medians). */
+  centroid?: Centroid;
   slabMB?: number;
   /** Write embeddings.npy (default true) and pictures (default true). */
   embeddings?: boolean;
@@ -163,7 +165,7 @@ export interface SegmentSummary {
   peakRssMB: number;
   workerPeakRssMB?: number;
   /** What decides the labels beyond the fields above (k-means seed and settings; the k asked for, null for the default list). */
-  clustering?: { seed: number; fitSample: number; nInit: number; ks: number[] | null };
+  clustering?: { seed: number; fitSample: number; nInit: number; ks: number[] | null; centroid?: 'median' };
 }
 
 /** SHA-256 of a file, streamed (hex). */
@@ -210,7 +212,7 @@ export async function peakRssOf(pid: number | undefined): Promise<number | null>
 }
 
 /** Fits k-means on a subsample and labels every voxel. */
-export function clusterEmbeddings(mu: Float32Array, d: number, k: number, cfg: ResolvedConfig, options: { fitSample?: number; nInit?: number; seed?: number } = {}) {
+export function clusterEmbeddings(mu: Float32Array, d: number, k: number, cfg: ResolvedConfig, options: { fitSample?: number; nInit?: number; seed?: number; centroid?: Centroid } = {}) {
   const n = mu.length / d;
   const geometry = embeddingGeometry(cfg);
   const want = options.fitSample ?? 20_000;
@@ -229,8 +231,9 @@ export function clusterEmbeddings(mu: Float32Array, d: number, k: number, cfg: R
       for (let a = 0; a < d; a++) fitX[i * d + a] = mu[idx[i] * d + a];
     }
   }
-  const fit = kmeans(fitX, d, { k, geometry, c: cfg.curvature, seed: options.seed ?? 0, nInit: options.nInit ?? 5 });
-  const all = fitX === mu ? { labels: fit.labels, inertia: fit.inertia, counts: fit.counts } : assignToCentroids(mu, d, fit.centroids, { k, geometry, c: cfg.curvature });
+  const centroid = options.centroid ?? 'mean';
+  const fit = kmeans(fitX, d, { k, geometry, centroid, c: cfg.curvature, seed: options.seed ?? 0, nInit: options.nInit ?? 5 });
+  const all = fitX === mu ? { labels: fit.labels, inertia: fit.inertia, counts: fit.counts } : assignToCentroids(mu, d, fit.centroids, { k, geometry, centroid, c: cfg.curvature });
   return { labels: all.labels, inertia: all.inertia, counts: all.counts, centroids: fit.centroids };
 }
 
@@ -288,7 +291,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg, ...(model ? { sha256: await sha256File(model.weights) } : {}) },
     data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}), ...(source.kind === 'brats' ? { splitSeed } : {}) },
     ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
-    clustering: { seed: options.seed ?? 0, fitSample: options.fitSample ?? 20_000, nInit: options.nInit ?? 5, ks: options.ks ?? null },
+    clustering: { seed: options.seed ?? 0, fitSample: options.fitSample ?? 20_000, nInit: options.nInit ?? 5, ks: options.ks ?? null, ...(options.centroid === 'median' ? { centroid: 'median' as const } : {}) },
   };
   if (options.reuse) {
     const was = await reusableSegmentation(out, summary, cases.map((c) => c.files), { embeddings: options.embeddings ?? true, pictures: options.pictures ?? true });
@@ -334,7 +337,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         for (const k of caseKs) {
           let r: ReturnType<typeof clusterEmbeddings>;
           try {
-            r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed });
+            r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed, centroid: options.centroid });
           } catch (e) {
             // name the volume (k-means alone knows only its point count)
             if (e instanceof HypersegError) throw new HypersegError(e.code, `${ref.files[0]} (${c.shape.join('×')} voxels), k = ${k}: ${e.message}`, { suggestion: e.suggestion });

@@ -17,6 +17,8 @@ import { writeSynthDataset } from '../../src/data/dataset.js';
 import { labelData, readNifti, writeNifti } from '../../src/data/nifti.js';
 import { readNpy } from '../../src/data/npy.js';
 import { synthVolume } from '../../src/data/synth.js';
+import { kmeans } from '../../src/cluster/kmeans.js';
+import { dist } from '../../src/geometry/poincare.js';
 import { embedVolume } from '../../src/pipeline/embed.js';
 import { segment } from '../../src/pipeline/segment.js';
 import { train } from '../../src/pipeline/train.js';
@@ -364,7 +366,7 @@ describe('segment and evaluate --run', () => {
     expect(json()).toBe(made); // not rewritten (its timings would differ)
     expect(logs.join('\n')).toMatch(/reusing the segmentation made from the same weights \(sha256 [0-9a-f]{12}…\)/);
     // each of these changes what the labels would be, so each segments again
-    const redo = async (change: Partial<typeof base> & { fitSample?: number; seed?: number }, what: string) => {
+    const redo = async (change: Partial<typeof base> & { fitSample?: number; seed?: number; centroid?: 'mean' | 'median' }, what: string) => {
       const was = json();
       await segment({ ...base, ...change });
       expect(json(), what).not.toBe(was);
@@ -378,6 +380,45 @@ describe('segment and evaluate --run', () => {
     utimesSync(file, new Date(Date.now() + 5000), new Date(Date.now() + 5000)); // the input rewritten after it
     await redo({ ks: [2, 3], fitSample: 500, pictures: true }, 'an input newer than the segmentation');
     await redo({ ks: [2, 3], fitSample: 500, pictures: true, model: join(dir, 'extended', 'model.safetensors') }, 'other weights (one more step)');
+    await redo({ ks: [2, 3], fitSample: 500, pictures: true, model: join(dir, 'extended', 'model.safetensors'), centroid: 'median' }, 'k-medians');
+    expect(JSON.parse(json()).clustering.centroid).toBe('median');
+  }, 120_000);
+
+  it('segment --centroid median: the label volume is k-medians of the saved embeddings, every voxel with its nearest median', async () => {
+    const v = synthVolume(4, 3, 12);
+    const file = join(dir, 'medians.nii.gz');
+    await writeNifti(file, { shape: v.shape, spacing: [1, 1, 1], data: v.image });
+    const out = join(dir, 'seg-medians');
+    const r = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', file, '--out', out, '--k', '3', '--centroid', 'median', '--fit-sample', '0', '--no-pictures', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(out, 'segment.json'), 'utf8'));
+    expect(s.clustering.centroid).toBe('median');
+    const c = s.cases[0];
+    const emb = await readNpy(join(out, c.embeddings));
+    const mu = Float32Array.from(emb.data as Float32Array);
+    const labels = labelData(await readNifti(join(out, c.labels['3'])));
+    // each cluster's median, solved alone (k = 1) from its voxels: every voxel is nearest its own
+    const d = emb.shape[1];
+    const medians: Float64Array[] = [];
+    for (let j = 0; j < 3; j++) {
+      const rows: number[] = [];
+      labels.forEach((l, i) => {
+        if (l === j) for (let t = 0; t < d; t++) rows.push(mu[i * d + t]);
+      });
+      expect(rows.length, `cluster ${j}`).toBeGreaterThan(0);
+      medians.push(kmeans(Float64Array.from(rows), d, { k: 1, centroid: 'median', nInit: 1, frechetTol: 1e-12, frechetMaxIter: 10_000 }).centroids);
+    }
+    let wrong = 0;
+    for (let i = 0; i < labels.length; i++) {
+      const x = mu.subarray(i * d, (i + 1) * d);
+      const ds = medians.map((m) => dist(x, m, 1));
+      if (ds.indexOf(Math.min(...ds)) !== labels[i]) wrong++;
+    }
+    // the segmentation's own centres stop at k-means' tolerances (1e-6, 1e-9): a voxel on a boundary may flip
+    expect(wrong / labels.length).toBeLessThan(2e-3);
+    const bad = hyperseg('segment', '--model', join(dir, 'full', 'model.safetensors'), '--input', file, '--out', join(dir, 'seg-bad-centroid'), '--centroid', 'mode');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--centroid/);
   }, 120_000);
 
   it('a label file of a single value: its volume segmented, named as not scored; a volume without a surface: counted out of HD95, by number', async () => {
