@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ballMixture } from '../../src/bench/ball-mixture.js';
 import { encodeNifti, writeNifti } from '../../src/data/nifti.js';
 import { parseNpy, writeNpy } from '../../src/data/npy.js';
+import { dist } from '../../src/geometry/poincare.js';
 import { hyperseg } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -44,6 +45,23 @@ describe('hyperseg cluster', () => {
     expect(r.stdout).toMatch(/200 points × 2 dims, k = 4, geometry euclidean/);
     expect(r.stdout).toMatch(/inertia [\d.e+-]+ after \d+ iterations/);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(200);
+  });
+
+  it('--centroid median: k-medians, its inertia the summed Poincaré distances recomputed here; refused for a product of balls', async () => {
+    const emb = join(dir, 'emb-med.npy');
+    await writeNpy(emb, Float64Array.from(mix.points), [3000, 2]);
+    const out = join(dir, 'labels-med.npy');
+    const r = hyperseg('cluster', '--embeddings', emb, '--k', '4', '--centroid', 'median', '--n-init', '2', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ ok: true, k: 4, centroid: 'median', converged: true });
+    const labels = parseNpy(readFileSync(out)).data as Int32Array;
+    let s = 0;
+    for (let i = 0; i < 3000; i++) s += dist(mix.points.subarray(2 * i, 2 * i + 2), j.centroids[labels[i]], 1);
+    expect(Math.abs(j.inertia - s) / s).toBeLessThan(1e-9);
+    const product = hyperseg('cluster', '--embeddings', emb, '--k', '2', '--centroid', 'median', '--factors', '2');
+    expect(product.code).toBe(2);
+    expect(product.stderr).toMatch(/centroid 'median' needs one ball/);
   });
 
   it('rejects bad flags with exit code 2 and bad data with exit code 1, naming the problem', async () => {
