@@ -22,6 +22,7 @@ interface QuickFlags {
   steps?: number;
   batch?: number;
   seed?: number;
+  centroid?: 'mean' | 'median';
   threads?: number;
   json?: boolean;
   verbose?: boolean;
@@ -35,6 +36,7 @@ export function registerQuickstart(program: Command): void {
     .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the run\'s)', parseIntOption('--batch', 2, 65_536))
     .option('--seed <s>', 'random seed (default 0; a re-run keeps the run\'s)', parseIntOption('--seed', 0))
+    .option('--centroid <c>', 'cluster centres: mean (k-means, the method\'s) | median (k-medians; see README)', parseChoice('--centroid', ['mean', 'median'] as const))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {
@@ -49,7 +51,7 @@ export function registerQuickstart(program: Command): void {
       try {
         const r = await quickstart({
           out: flags.out, backend: flags.backend, engine: flags.engine, count: flags.count, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, threads: flags.threads, device: flags.device, workers: flags.workers, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
+          seed: flags.seed, centroid: flags.centroid, threads: flags.threads, device: flags.device, workers: flags.workers, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
         });
         bar.stop();
         if (flags.json) {

@@ -15,7 +15,7 @@ import { join, relative, resolve } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
-import { assignToCentroids, kmeans } from '../cluster/kmeans.js';
+import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
 import { readJsonFile } from '../data/json.js';
@@ -43,6 +43,8 @@ export interface QuickstartOptions extends ComputeChoice {
   steps?: number;
   batch?: number;
   seed?: number;
+  /** Cluster centres for the segmentation: Fréchet means (default) or medians (k-medians). */
+  centroid?: Centroid;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   onStep?: (step: number, total: number) => void;
@@ -110,8 +112,8 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   }
   t = performance.now();
   const segDir = join(out, 'segmentation');
-  log('3/4 segmenting the test volumes (dense path, k = 2, 4, 8)');
-  const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, reuse: true, ks: [2, 4, 8], signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
+  log(`3/4 segmenting the test volumes (dense path, k = 2, 4, 8${options.centroid === 'median' ? ', k-medians' : ''})`);
+  const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, reuse: true, ks: [2, 4, 8], centroid: options.centroid, signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
   log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');

@@ -647,6 +647,13 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(again.stderr).toMatch(/resuming/);
     expect(again.stderr).toMatch(/reusing the segmentation made from the same weights/); // the model did not change
     expect(JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8')).aggregates).toEqual(q.aggregates);
+    // --centroid median re-clusters the same model's embeddings (no training) with k-medians
+    const medians = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--centroid', 'median');
+    expect(medians.code, medians.stderr).toBe(0);
+    expect(medians.stderr).toMatch(/k = 2, 4, 8, k-medians/);
+    expect(medians.stderr).not.toMatch(/reusing the segmentation/);
+    expect(JSON.parse(readFileSync(join(out, 'segmentation', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
+    expect(readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(4);
   }, 240_000);
 
   it('trains, segments (k = 3) and scores whole-tumour Dice and HD95 on BraTS-layout phantoms', () => {
