@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
+import { CENTROIDS, type Centroid } from '../cluster/kmeans.js';
 import { formatMeanSd, oneVolume } from '../pipeline/report.js';
 import { progressBar } from './progress.js';
 import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
@@ -22,7 +23,7 @@ interface QuickFlags {
   steps?: number;
   batch?: number;
   seed?: number;
-  centroid?: 'mean' | 'median';
+  centroid?: Centroid;
   threads?: number;
   json?: boolean;
   verbose?: boolean;
@@ -36,7 +37,7 @@ export function registerQuickstart(program: Command): void {
     .option('--steps <n>', `train steps (default ${QUICKSTART_STEPS.torch} on torch; on tfjs ${QUICKSTART_STEPS.tfjsNative} with the native engine, ${QUICKSTART_STEPS.tfjsJs} on wasm/cpu)`, parseIntOption('--steps', 1, 10_000_000))
     .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the run\'s)', parseIntOption('--batch', 2, 65_536))
     .option('--seed <s>', 'random seed (default 0; a re-run keeps the run\'s)', parseIntOption('--seed', 0))
-    .option('--centroid <c>', 'cluster centres: mean (k-means, the method\'s) | median (k-medians; see README)', parseChoice('--centroid', ['mean', 'median'] as const))
+    .option('--centroid <c>', 'cluster centres: mean (k-means, the method\'s) | median (k-medians; see README)', parseChoice('--centroid', CENTROIDS))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {

@@ -153,8 +153,9 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
  * result must be a JSON object; the error names which form was read.
  */
 export async function readConfigArg(arg: string, what = 'the model configuration'): Promise<Record<string, unknown>> {
+  const inline = arg.trimStart().startsWith('{');
   let value: unknown;
-  if (arg.trimStart().startsWith('{')) {
+  if (inline) {
     try {
       value = JSON.parse(arg);
     } catch (e) {
@@ -164,7 +165,7 @@ export async function readConfigArg(arg: string, what = 'the model configuration
     value = await readJsonFile<unknown>(arg, what);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HypersegError(arg.trimStart().startsWith('{') ? 'INVALID_ARGUMENT' : 'FILE_FORMAT', `${arg.trimStart().startsWith('{') ? '--config' : arg}: ${what} must be a JSON object`);
+    throw new HypersegError(inline ? 'INVALID_ARGUMENT' : 'FILE_FORMAT', `${inline ? '--config' : arg}: ${what} must be a JSON object`);
   }
   return value as Record<string, unknown>;
 }

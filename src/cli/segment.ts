@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
+import { CENTROIDS, type Centroid } from '../cluster/kmeans.js';
 import { segment } from '../pipeline/segment.js';
 import type { Split } from '../pipeline/inputs.js';
 import { progressBar } from './progress.js';
@@ -29,7 +30,7 @@ interface SegmentFlags extends ReadFlags {
   splitSeed?: number;
   fitSample: number;
   nInit: number;
-  centroid: 'mean' | 'median';
+  centroid: Centroid;
   slabMb: number;
   pictures: boolean;
   json?: boolean;
@@ -52,7 +53,7 @@ export function registerSegment(program: Command): void {
     .option('--split-seed <s>', "seed of a BraTS-layout folder's train/val/test split (default: the run's, so its test split holds no training volume)", parseIntOption('--split-seed', 0))
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
     .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)
-    .option('--centroid <c>', "cluster centres: mean (k-means with Fréchet means, the method's) | median (k-medians: Fréchet medians, less pulled by a large cluster's tail)", parseChoice('--centroid', ['mean', 'median'] as const), 'mean')
+    .option('--centroid <c>', "cluster centres: mean (k-means with Fréchet means, the method's) | median (k-medians: Fréchet medians, less pulled by a large cluster's tail)", parseChoice('--centroid', CENTROIDS), 'mean')
     .option('--slab-mb <n>', 'dense path: memory budget of one slab in MiB', parseIntOption('--slab-mb', 16), 512)
     .option('--no-pictures', 'skip the PNG pictures')
     .option('--json', 'machine-readable output')

@@ -26,7 +26,9 @@ import { oneMinusCNormSq } from '../geometry/stability.js';
 import { Rng } from '../random.js';
 
 export type Geometry = 'poincare' | 'euclidean';
-export type Centroid = 'mean' | 'median';
+/** Cluster centres: means (k-means) or medians (k-medians). */
+export const CENTROIDS = ['mean', 'median'] as const;
+export type Centroid = (typeof CENTROIDS)[number];
 
 export interface KMeansOptions {
   k: number;
@@ -125,7 +127,7 @@ function setup(x: FloatArray, d: number, o: KMeansOptions): Problem {
   };
   positiveInt(o.nInit ?? 10, 'nInit');
   const centroid = o.centroid ?? 'mean';
-  if (centroid !== 'mean' && centroid !== 'median') throw new HypersegError('INVALID_ARGUMENT', `centroid must be 'mean' or 'median', got '${String(centroid)}'`);
+  if (!CENTROIDS.includes(centroid)) throw new HypersegError('INVALID_ARGUMENT', `centroid must be 'mean' or 'median', got '${String(centroid)}'`);
   if (centroid === 'median' && factors > 1) {
     throw new HypersegError('INVALID_ARGUMENT', `centroid 'median' needs one ball (factors = 1, got ${factors}): the median of a product of balls does not separate by factor`);
   }
