@@ -116,8 +116,9 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const seg = await segment({ model: run, input: [data], out: segDir, ownedOut: true, reuse: true, ks: [2, 4, 8], centroid: options.centroid, signal: options.signal, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, onLog: log });
   secs.segment = (performance.now() - t) / 1000;
   t = performance.now();
-  log('4/4 evaluating and writing the report (with k-means on raw intensities and on their 3³ and 5³ box means as baselines)');
-  const baselines = await featureBaselines(await openData([data], options.seed ?? 0), join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0, {});
+  const centroid = options.centroid ?? 'mean';
+  log(`4/4 evaluating and writing the report (with ${clusteredBy('k-means', centroid)} on raw intensities and on their 3³ and 5³ box means as baselines)`);
+  const baselines = await featureBaselines(await openData([data], options.seed ?? 0), join(out, 'baselines'), 'test', [2, 4, 8], options.seed ?? 0, {}, centroid);
   const rep = await evaluateRun(segDir, { title: 'hyperseg quickstart', extra: baselines.map((b) => tableRow(b.method, b.aggregates)) });
   secs.evaluate = (performance.now() - t) / 1000;
   secs.total = (performance.now() - t0) / 1000;
@@ -178,6 +179,12 @@ export interface AblateOptions extends ComputeChoice {
    * after another in this process). Not with `workers` (the runs would queue on the same workers).
    */
   concurrent?: number;
+  /**
+   * Cluster centres for every row, the feature baselines' included: Fréchet (Euclidean for Euclidean
+   * models) means, the method's, or medians (k-medians). A re-run without it keeps the folder's; with
+   * the other, it re-clusters every row without training again.
+   */
+  centroid?: Centroid;
   signal?: AbortSignal;
   onLog?: (line: string) => void;
 }
@@ -191,6 +198,8 @@ interface FolderSettings {
   model?: ModelConfig;
   seeds: number[];
   backend: BackendName;
+  /** Absent: means (folders made before it could be chosen, too). */
+  centroid?: 'median';
 }
 
 /** ablation.json: the table and what it was made with (batch and read recorded since they are checked). */
@@ -202,6 +211,8 @@ interface AblationRecord {
   seeds: number[];
   batch?: number;
   read?: ImageRead;
+  /** Absent: means. */
+  centroid?: 'median';
   rows: AblationRow[];
 }
 
@@ -226,6 +237,9 @@ function acrossSeeds(perSeed: Aggregate[][]): Aggregate[] {
   });
 }
 
+/** A baseline's name as clustered: "k-means on …", or "k-medians on …" with medians for centres. */
+const clusteredBy = (method: string, centroid: Centroid): string => (centroid === 'median' ? method.replace(/^k-means/, 'k-medians') : method);
+
 /** The feature baselines: k-means on raw intensities (box 1), and on each voxel's box mean (3³, and 5³ = the inference patch's extent). */
 const FEATURE_BASELINES = [
   { box: 1, method: 'k-means on raw intensities', dir: 'baseline-intensity' },
@@ -239,11 +253,12 @@ const FEATURE_BASELINES = [
  * local mean is what an encoder that only learned brightness would give. Each baseline in `todo` is
  * written to OUT/<its folder> as a segmentation folder; every volume is loaded once for all of them.
  */
-async function intensityBaselines(source: DataSource, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead): Promise<void> {
+async function intensityBaselines(source: DataSource, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead, centroid: Centroid): Promise<void> {
   const summaries = todo.map((b): SegmentSummary => ({
     format: 'hyperseg-segmentation', version: 1,
     model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
     data: { inputs: source.inputs, kind: source.kind, split, ...(Object.keys(normaliseRead(read)).length ? { read: normaliseRead(read) } : {}) }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
+    clustering: { seed, fitSample: 20_000, nInit: 5, ks, ...(centroid === 'median' ? { centroid } : {}) },
   }));
   for (const ref of casesOf(source, split)) {
     const c = await ref.load();
@@ -259,8 +274,8 @@ async function intensityBaselines(source: DataSource, out: string, todo: readonl
       const sample = new Float32Array(Math.ceil(n / stride));
       for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = feature[i];
       for (const k of ks) {
-        const fit = kmeans(sample, 1, { k, geometry: 'euclidean', seed, nInit: 5 });
-        const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean' }).labels);
+        const fit = kmeans(sample, 1, { k, geometry: 'euclidean', centroid, seed, nInit: 5 });
+        const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean', centroid }).labels);
         const file = `${c.id}/${c.id}_k${k}.nii.gz`;
         await writeNifti(join(dir, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
         labels[String(k)] = file;
@@ -272,7 +287,7 @@ async function intensityBaselines(source: DataSource, out: string, todo: readonl
 }
 
 /** Each feature baseline in OUT/<its folder> (reused when already there), scored. `source`: the data opened with `seed` and `read`. */
-async function featureBaselines(source: DataSource, out: string, split: Split, ks: number[], seed: number, read: ImageRead, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
+async function featureBaselines(source: DataSource, out: string, split: Split, ks: number[], seed: number, read: ImageRead, centroid: Centroid, log: (line: string) => void = () => undefined): Promise<AblationRow[]> {
   const ids = casesOf(source, split).map((c) => c.id);
   const todo: (typeof FEATURE_BASELINES)[number][] = [];
   for (const b of FEATURE_BASELINES) {
@@ -281,8 +296,13 @@ async function featureBaselines(source: DataSource, out: string, split: Split, k
       todo.push(b);
       continue;
     }
-    // reused only when it scored the same volumes the same way (a folder of an earlier ablation on other data must not)
+    // reused only when it scored the same volumes the same way (a folder of an earlier ablation on other data must not);
+    // clustered with the other centroid, it is clustered again
     const was = await readJsonFile<SegmentSummary>(path, 'a baseline segmentation summary');
+    if ((was.clustering?.centroid ?? 'mean') !== centroid) {
+      todo.push(b);
+      continue;
+    }
     const wasIds = (was.cases ?? []).map((c) => c.id);
     const same = JSON.stringify(was.data?.inputs) === JSON.stringify(source.inputs) && JSON.stringify(wasIds) === JSON.stringify(ids)
       && JSON.stringify(was.ks) === JSON.stringify(ks) && JSON.stringify(normaliseRead(was.data?.read)) === JSON.stringify(read);
@@ -293,11 +313,11 @@ async function featureBaselines(source: DataSource, out: string, split: Split, k
     }
   }
   if (todo.length > 0) {
-    log(`baselines: ${todo.map((b) => b.method).join('; ')}`);
-    await intensityBaselines(source, out, todo, split, ks, seed, read);
+    log(`baselines: ${todo.map((b) => clusteredBy(b.method, centroid)).join('; ')}`);
+    await intensityBaselines(source, out, todo, split, ks, seed, read, centroid);
   }
   const rows: AblationRow[] = [];
-  for (const b of FEATURE_BASELINES) rows.push({ method: b.method, aggregates: (await scoreSegmentation(join(out, b.dir))).aggregates });
+  for (const b of FEATURE_BASELINES) rows.push({ method: clusteredBy(b.method, centroid), aggregates: (await scoreSegmentation(join(out, b.dir))).aggregates });
   return rows;
 }
 
@@ -355,6 +375,8 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   // every run's configuration checked before anything is written (a bad value names its key)
   for (const a of [AUTOENCODER, ...ABLATION]) resolveModelConfig({ preset, ...sharedBy(a), ...a.model });
   const batch = options.batch ?? folder.batch ?? earlierTable?.batch ?? 32;
+  const centroid: Centroid = options.centroid ?? folder.centroid ?? earlierTable?.centroid ?? 'mean';
+  const medians = centroid === 'median' ? { centroid } : {};
   const backend: BackendName = options.backend ?? folder.backend ?? 'torch';
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
@@ -363,18 +385,19 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   if (!all && earlierTable) {
     const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
       && JSON.stringify(earlierTable.model ?? {}) === JSON.stringify(shared)
-      && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch
+      && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch && (earlierTable.centroid ?? 'mean') === centroid
       && JSON.stringify(normaliseRead(earlierTable.read)) === JSON.stringify(read);
     if (!same) log('the earlier ablation table in this folder was made with other data or settings: only this run\'s configurations go in the new one');
     else for (const row of earlierTable.rows ?? []) if (ABLATION.some((a) => a.name === row.method) && !configs.some((a) => a.name === row.method)) kept.set(row.method, row);
   }
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
-  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend } satisfies FolderSettings)}\n`;
+  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend, ...medians } satisfies FolderSettings)}\n`;
   if (!existsSync(budgetFile)) await writeFileAtomic(budgetFile, settings(stepsPer));
+  else if ((folder.centroid ?? 'mean') !== centroid) await writeFileAtomic(budgetFile, settings(folder.steps ?? stepsPer)); // kept by a re-run
   const rows: AblationRow[] = [];
 
-  rows.push(...(await featureBaselines(source, out, split, ks, seeds[0], read, log)));
+  rows.push(...(await featureBaselines(source, out, split, ks, seeds[0], read, centroid, log)));
 
   const runs = [AUTOENCODER, ...configs];
   // one training run: its folder, its name in the log, and train()'s options (the same in this process and in a child)
@@ -419,16 +442,16 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
       const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
+      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, centroid, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;
     }
-    rows.push({ method: a.name, aggregates: multi ? acrossSeeds(perSeed) : perSeed[0], trainSeconds, steps, ...(multi ? { seeds, perSeed } : {}) });
+    rows.push({ method: a === AUTOENCODER ? clusteredBy(a.name, centroid) : a.name, aggregates: multi ? acrossSeeds(perSeed) : perSeed[0], trainSeconds, steps, ...(multi ? { seeds, perSeed } : {}) });
   }
   if (kept.size > 0) {
     // in the paper's order, after the autoencoder baseline
-    const trained = new Map(rows.splice(rows.findIndex((r) => r.method === runs[0].name) + 1).map((r) => [r.method, r]));
+    const trained = new Map(rows.splice(rows.findIndex((r) => r.method === clusteredBy(runs[0].name, centroid)) + 1).map((r) => [r.method, r]));
     for (const a of ABLATION) {
       const row = trained.get(a.name) ?? kept.get(a.name);
       if (row) rows.push(row);
@@ -443,12 +466,13 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
+    ...(centroid === 'median' ? ['Every row clustered by k-medians: each centre its cluster\'s Fréchet median (Euclidean median for Euclidean codes and the feature baselines), not its mean.'] : []),
     '', table, '',
   ].join('\n');
   // a run of all six sets the budget; an older folder's file (steps alone) gets the settings its runs agreed with
   if (all || folder.batch === undefined) await writeFileAtomic(budgetFile, settings(all ? stepsPer : (folder.steps ?? stepsPer)));
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  const record: AblationRecord = { data: options.data, preset, model: shared, steps: stepsPer, seeds, batch, read, rows };
+  const record: AblationRecord = { data: options.data, preset, model: shared, steps: stepsPer, seeds, batch, read, ...medians, rows };
   await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

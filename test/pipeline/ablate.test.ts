@@ -50,6 +50,36 @@ function exactTwoMeans(x: Float64Array | Float32Array): Uint8Array {
   return Uint8Array.from(x, (v) => (v > t ? 1 : 0));
 }
 
+/**
+ * The globally optimal split of 1-D values into two groups by least summed absolute deviation from each
+ * group's median (two-medians), by scanning the sorted values: a group's cost from prefix sums about its median.
+ */
+function exactTwoMedians(x: Float64Array | Float32Array): Uint8Array {
+  const s = Float64Array.from(x).sort();
+  const n = s.length;
+  const pre = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) pre[i + 1] = pre[i] + s[i];
+  // Σ |s_j − s_m| over j in [lo, hi) with m the (lower) median index
+  const cost = (lo: number, hi: number) => {
+    const m = lo + Math.floor((hi - lo - 1) / 2);
+    return s[m] * (m - lo) - (pre[m] - pre[lo]) + (pre[hi] - pre[m + 1]) - s[m] * (hi - m - 1);
+  };
+  let best = Infinity;
+  let cut = 1;
+  for (let i = 1; i < n; i++) {
+    if (s[i] === s[i - 1]) continue;
+    const e = cost(0, i) + cost(i, n);
+    if (e < best) {
+      best = e;
+      cut = i;
+    }
+  }
+  // each value to the nearer of the two medians (the split itself is where they are equally near)
+  const lo = s[Math.floor((cut - 1) / 2)];
+  const hi = s[cut + Math.floor((n - cut - 1) / 2)];
+  return Uint8Array.from(x, (v) => (Math.abs(v - hi) < Math.abs(v - lo) ? 1 : 0));
+}
+
 /** Mean Dice over the two classes after matching clusters to classes by maximum overlap. */
 function matchedDice(pred: Uint8Array, truth: Uint8Array): number {
   const dice = (p: Uint8Array, flip: boolean) => {
@@ -245,6 +275,50 @@ describe('ablate', () => {
     expect(readFileSync(r.report, 'utf8')).toMatch(/\| Method \| Average-class Dice \(k = 2\) \| Foreground Dice \| HD95 \(mm\) \| ASSD \(mm\) \|/);
   }, 300_000);
 
+  it('--centroid median: every row and baseline clustered by k-medians (baselines as an exact two-medians), kept by a re-run, and switched back without training', async () => {
+    const out = join(dir, 'abl-median');
+    const options = { data, out, steps: 3, batch: 8, only: ['euclidean-base'], threads: 1 };
+    const r = await ablate({ ...options, centroid: 'median' });
+    expect(r.rows.map((x) => x.method)).toEqual([
+      'k-medians on raw intensities', 'k-medians on 3³ box means of intensity', 'k-medians on 5³ box means of intensity',
+      'k-medians on Euclidean autoencoder codes', 'Euclidean base',
+    ]);
+    expect(readFileSync(r.report, 'utf8')).toMatch(/Every row clustered by k-medians/);
+    expect(JSON.parse(readFileSync(join(out, 'euclidean-base', 'segmentation', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
+    expect(JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8')).centroid).toBe('median');
+    const level1 = async (folder: string) => (await scoreSegmentation(join(out, folder))).cases.filter((c) => c.k === 2);
+    const check = async (split: (x: Float32Array) => Uint8Array) => {
+      for (const [box, folder] of [[1, 'baseline-intensity'], [3, 'baseline-box3'], [5, 'baseline-box5']] as const) {
+        for (const c of await level1(folder)) {
+          const v = synthVolume(Number(c.id.replace('synth_', '')), SEED, SIZE);
+          const feature = box === 1 ? v.image : naiveBoxMean(v.image, v.shape, (box - 1) / 2);
+          const want = matchedDice(split(feature), v.labels[0]);
+          expect(Math.abs(c.meanDice - want), `${folder} ${c.id}: ${c.meanDice} vs ${want}`).toBeLessThan(2e-3);
+        }
+      }
+    };
+    await check(exactTwoMedians);
+    // the two splits score differently on this data (else the check above could not tell medians from means)
+    const v = synthVolume(Number((await level1('baseline-intensity'))[0].id.replace('synth_', '')), SEED, SIZE);
+    const gaps = [1, 3, 5].map((box) => {
+      const f = box === 1 ? v.image : naiveBoxMean(v.image, v.shape, (box - 1) / 2);
+      return Math.abs(matchedDice(exactTwoMedians(f), v.labels[0]) - matchedDice(exactTwoMeans(f), v.labels[0]));
+    });
+    expect(Math.max(...gaps)).toBeGreaterThan(5e-3); // 0.0125 on the 3³ box mean
+
+    // a bare re-run keeps the folder's medians: the same table, the segmentations reused
+    const lines: string[] = [];
+    const again = await ablate({ data, out, only: ['euclidean-base'], threads: 1, onLog: (l) => lines.push(l) });
+    expect(again.rows.map((x) => [x.method, x.aggregates])).toEqual(r.rows.map((x) => [x.method, x.aggregates]));
+    expect(lines.filter((l) => /reusing the segmentation/.test(l)).length).toBe(2);
+    // --centroid mean re-clusters every row without training: baselines as an exact two-means, names back to k-means
+    const back = await ablate({ data, out, only: ['euclidean-base'], threads: 1, centroid: 'mean' });
+    expect(back.rows.map((x) => x.method).slice(0, 4)).toEqual(['k-means on raw intensities', 'k-means on 3³ box means of intensity', 'k-means on 5³ box means of intensity', 'k-means on Euclidean autoencoder codes']);
+    await check(exactTwoMeans);
+    expect(readFileSync(join(out, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(3);
+    expect(JSON.parse(readFileSync(join(out, 'euclidean-base', 'segmentation', 'segment.json'), 'utf8')).clustering.centroid).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8'))).toEqual({ steps: 3, batch: 8, preset: 'small', model: {}, seeds: [0], backend: 'torch' });
+  }, 300_000);
   it('over several seeds: each configuration once per seed, the row the mean ± sd over seeds of their scores', async () => {
     const out = join(dir, 'abl-seeds');
     await expect(ablate({ data, out, steps: 2, seeds: [1, 1] })).rejects.toThrow(/seeds must be different integers ≥ 0, got 1,1/);

@@ -653,6 +653,9 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(medians.stderr).toMatch(/k = 2, 4, 8, k-medians/);
     expect(medians.stderr).not.toMatch(/reusing the segmentation/);
     expect(JSON.parse(readFileSync(join(out, 'segmentation', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
+    // and its baselines with it, named so
+    expect(medians.stdout).toMatch(/k-medians on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
+    expect(JSON.parse(readFileSync(join(out, 'baselines', 'baseline-box3', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
     expect(readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(4);
   }, 240_000);
 
