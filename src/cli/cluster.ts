@@ -31,7 +31,7 @@ export function registerCluster(program: Command): void {
     .requiredOption('--embeddings <file>', 'N × d embeddings: .npy (float32/float64) or .csv')
     .requiredOption('--k <k>', 'number of clusters', parseIntOption('--k', 1))
     .option('--geometry <g>', 'poincare | euclidean', parseChoice('--geometry', ['poincare', 'euclidean'] as const), 'poincare')
-    .option('--centroid <c>', 'mean (k-means) | median (k-medians: Fréchet / Euclidean medians, inertia Σ d; one ball only)', parseChoice('--centroid', CENTROIDS), 'mean')
+    .option('--centroid <c>', 'mean (k-means) | median (k-medians: Fréchet / Euclidean medians, inertia Σ d)', parseChoice('--centroid', CENTROIDS), 'mean')
     .option('--c <c>', 'curvature magnitude c of the ball (curvature −c)', parseFloatOption('--c', 0, true), 1)
     .option('--factors <g>', 'ball factors per row (product manifold; must divide d)', parseIntOption('--factors', 1), 1)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)

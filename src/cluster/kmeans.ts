@@ -3,9 +3,10 @@
  *
  * Poincaré: assignment by Poincaré distance, centroid by weighted Fréchet mean (Lou et al. 2020,
  * src/geometry/frechet.ts), inertia = Σ d(x_i, μ_{label i})². Euclidean: Lloyd's algorithm.
- * `centroid: 'median'` (k-medians, one ball or Euclidean): each centre the point minimising the sum of
- * distances to its cluster (the Fréchet median; Weiszfeld's iteration in Euclidean space), inertia =
- * Σ d(x_i, μ_{label i}) — less pulled by a cluster's long tail than the mean.
+ * `centroid: 'median'` (k-medians): each centre the point minimising the sum of distances to its
+ * cluster (the Fréchet median; Weiszfeld's iteration in Euclidean space; on a product of balls the
+ * factors share each step's weights), inertia = Σ d(x_i, μ_{label i}) — less pulled by a cluster's long
+ * tail than the mean.
  * Both: greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with 2 + ⌊ln k⌋ local trials per
  * centre as scikit-learn does) under the geometry's own squared distance; `nInit` seeded restarts,
  * the lowest inertia kept; empty clusters re-seeded with the point farthest from its centre.
@@ -34,7 +35,7 @@ export interface KMeansOptions {
   k: number;
   /** Default 'poincare'. */
   geometry?: Geometry;
-  /** Centre of a cluster: 'mean' (k-means, default) or 'median' (k-medians; not with factors > 1). */
+  /** Centre of a cluster: 'mean' (k-means, default) or 'median' (k-medians). */
   centroid?: Centroid;
   /** Curvature magnitude (Poincaré only), default 1. */
   c?: number;
@@ -128,9 +129,6 @@ function setup(x: FloatArray, d: number, o: KMeansOptions): Problem {
   positiveInt(o.nInit ?? 10, 'nInit');
   const centroid = o.centroid ?? 'mean';
   if (!CENTROIDS.includes(centroid)) throw new HypersegError('INVALID_ARGUMENT', `centroid must be 'mean' or 'median', got '${String(centroid)}'`);
-  if (centroid === 'median' && factors > 1) {
-    throw new HypersegError('INVALID_ARGUMENT', `centroid 'median' needs one ball (factors = 1, got ${factors}): the median of a product of balls does not separate by factor`);
-  }
   const fd = d / factors;
   const xInv = new Float64Array(geometry === 'poincare' ? n * factors : 0);
   const r2max = 1 / c;
@@ -323,6 +321,10 @@ function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int3
     weiszfeld(p, labels, cent, maxIter);
     return;
   }
+  if (p.median && p.factors > 1) {
+    productMedians(p, labels, cent, factorBuf, maxIter);
+    return;
+  }
   if (p.geometry === 'euclidean') {
     cent.fill(0);
     for (let i = 0; i < n; i++) {
@@ -336,6 +338,38 @@ function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int3
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
     frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, p.frechetTol, maxIter, undefined, p.median);
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
+  }
+}
+
+/**
+ * Fréchet medians on a product of balls, argmin_m Σ_i D(x_i, m) with D = √(Σ_f d_f²): the median does
+ * not separate by factor (each point's pull depends on its distance in every factor), but reweighting
+ * does — with w_i = 1/D(x_i, m) at the current estimate, Σ_i w_i Σ_f d_f² splits into one weighted
+ * Fréchet mean per factor, so each step is one Lou step per factor under the shared weights
+ * (Weiszfeld's scheme; for one ball it is medianWeight's step). A point on its estimate (D below 1e-12)
+ * is left out of that step (Ostresh). Until no centre moves more than `frechetTol` or `maxIter` steps.
+ */
+function productMedians(p: Problem, labels: Int32Array, cent: Float64Array, factorBuf: Float64Array, maxIter: number): void {
+  const { x, n, d, k, fd, factors, c } = p;
+  const w = new Float64Array(n);
+  const prev = new Float64Array(k * d);
+  const cInv = new Float64Array(k * factors);
+  const prevInv = new Float64Array(k * factors);
+  for (let it = 0; it < maxIter; it++) {
+    centreInv(p, cent, cInv);
+    for (let i = 0; i < n; i++) {
+      const dd = d2(p, i, cent, labels[i], cInv);
+      w[i] = dd < 1e-24 ? 0 : 1 / Math.sqrt(dd);
+    }
+    prev.set(cent);
+    prevInv.set(cInv);
+    for (let f = 0; f < factors; f++) {
+      for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
+      frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, c, 0, 1, w);
+      for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
+    }
+    centreInv(p, cent, cInv);
+    if (maxShift(p, prev, cent, prevInv, cInv) < p.frechetTol) return;
   }
 }
 

@@ -47,7 +47,7 @@ describe('hyperseg cluster', () => {
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(200);
   });
 
-  it('--centroid median: k-medians, its inertia the summed Poincaré distances recomputed here; refused for a product of balls', async () => {
+  it('--centroid median: k-medians, its inertia the summed Poincaré distances recomputed here, on one ball and on a product of balls', async () => {
     const emb = join(dir, 'emb-med.npy');
     await writeNpy(emb, Float64Array.from(mix.points), [3000, 2]);
     const out = join(dir, 'labels-med.npy');
@@ -59,9 +59,18 @@ describe('hyperseg cluster', () => {
     let s = 0;
     for (let i = 0; i < 3000; i++) s += dist(mix.points.subarray(2 * i, 2 * i + 2), j.centroids[labels[i]], 1);
     expect(Math.abs(j.inertia - s) / s).toBeLessThan(1e-9);
-    const product = hyperseg('cluster', '--embeddings', emb, '--k', '2', '--centroid', 'median', '--factors', '2');
-    expect(product.code).toBe(2);
-    expect(product.stderr).toMatch(/centroid 'median' needs one ball/);
+    // a product of balls (each row's two coordinates as two 1-D balls): inertia Σ √(d₁² + d₂²)
+    const product = hyperseg('cluster', '--embeddings', emb, '--k', '2', '--centroid', 'median', '--factors', '2', '--out', out, '--json');
+    expect(product.code, product.stderr).toBe(0);
+    const pj = JSON.parse(product.stdout);
+    const pl = parseNpy(readFileSync(out)).data as Int32Array;
+    let ps = 0;
+    for (let i = 0; i < 3000; i++) {
+      const [a, b] = mix.points.subarray(2 * i, 2 * i + 2);
+      const cc = pj.centroids[pl[i]];
+      ps += Math.hypot(dist([a], [cc[0]], 1), dist([b], [cc[1]], 1));
+    }
+    expect(Math.abs(pj.inertia - ps) / ps).toBeLessThan(1e-9);
   });
 
   it('rejects bad flags with exit code 2 and bad data with exit code 1, naming the problem', async () => {

@@ -242,8 +242,77 @@ describe('k-medians (centroid: median)', () => {
     }
   });
 
-  it('is refused for a product of balls, and an unknown centroid is named', () => {
-    expect(() => kmeans(new Float64Array(8), 4, { k: 1, factors: 2, centroid: 'median' })).toThrow(/centroid 'median' needs one ball \(factors = 1, got 2\)/);
+  it('product of balls: the median of Σ √(Σ_f d_f²) (first-order condition per factor, no nearby point sums less), not the factors\' own medians', () => {
+    // two 2-D factors, each skewed, their tails in different points (so the factors' pulls are coupled)
+    const n = 300;
+    const f1 = skewed(n, 21, 0.12);
+    const f2 = skewed(n, 22, 0.1);
+    const pts = new Float64Array(4 * n);
+    for (let i = 0; i < n; i++) pts.set([f1[2 * i], f1[2 * i + 1], f2[2 * ((i + 37) % n)], f2[2 * ((i + 37) % n) + 1]], 4 * i);
+    const productSum = (m: ArrayLike<number>) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Math.hypot(dist(pts.subarray(4 * i, 4 * i + 2), [m[0], m[1]], 1), dist(pts.subarray(4 * i + 2, 4 * i + 4), [m[2], m[3]], 1));
+      return s;
+    };
+    const r = kmeans(pts, 4, { k: 1, factors: 2, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
+    expect(r.converged).toBe(true);
+    const m = Array.from(r.centroids);
+    const at = productSum(m);
+    expect(Math.abs(r.inertia - at) / at).toBeLessThan(1e-12);
+    // ∇_{m_f} Σ_i D_i = −Σ_i log_{m_f}(x_if)/D_i: zero in each factor (the metric is conformal, so the coordinates' sum)
+    const g = [0, 0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const a = pts.subarray(4 * i, 4 * i + 2);
+      const b = pts.subarray(4 * i + 2, 4 * i + 4);
+      const D = Math.hypot(dist(a, m.slice(0, 2), 1), dist(b, m.slice(2), 1));
+      const la = logmap(m.slice(0, 2), a, 1);
+      const lb = logmap(m.slice(2), b, 1);
+      g[0] += la[0] / D;
+      g[1] += la[1] / D;
+      g[2] += lb[0] / D;
+      g[3] += lb[1] / D;
+    }
+    expect(Math.hypot(g[0], g[1])).toBeLessThan(1e-6 * n);
+    expect(Math.hypot(g[2], g[3])).toBeLessThan(1e-6 * n);
+    const rng = new Rng(12);
+    for (let t = 0; t < 20; t++) expect(productSum(m.map((v) => v + 1e-3 * rng.normal()))).toBeGreaterThan(at);
+    // each factor's own median (k = 1 on that factor alone) is another point, and sums more
+    const own = [0, 2].flatMap((o) => {
+      const f = new Float64Array(2 * n);
+      for (let i = 0; i < n; i++) f.set(pts.subarray(4 * i + o, 4 * i + o + 2), 2 * i);
+      return Array.from(kmeans(f, 2, { k: 1, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 }).centroids);
+    });
+    expect(Math.hypot(own[0] - m[0], own[1] - m[1], own[2] - m[2], own[3] - m[3])).toBeGreaterThan(1e-3);
+    expect(productSum(own)).toBeGreaterThan(at * (1 + 1e-6));
+  });
+
+  it('product of balls, k = 3: labels the nearest centres, inertia Σ D recomputed, each centre its own cluster\'s median', () => {
+    // three clusters of 2 × 2-D points around well-apart centres
+    const rng = new Rng(5);
+    const centres = [[0.5, 0, -0.3, 0.2], [-0.4, 0.3, 0.4, 0], [0, -0.5, 0, -0.4]];
+    const n = 600;
+    const pts = new Float64Array(4 * n);
+    for (let i = 0; i < n; i++) for (let t = 0; t < 4; t++) pts[4 * i + t] = centres[i % 3][t] + 0.06 * rng.normal();
+    const D = (p: ArrayLike<number>, c: ArrayLike<number>) => Math.hypot(dist([p[0], p[1]], [c[0], c[1]], 1), dist([p[2], p[3]], [c[2], c[3]], 1));
+    const r = kmeans(pts, 4, { k: 3, factors: 2, centroid: 'median', seed: 2, nInit: 3, tol: 1e-10, frechetTol: 1e-12, frechetMaxIter: 5000 });
+    expect(r.converged).toBe(true);
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const p = pts.subarray(4 * i, 4 * i + 4);
+      const ds = [0, 1, 2].map((j) => D(p, r.centroids.subarray(4 * j, 4 * j + 4)));
+      expect(r.labels[i]).toBe(ds.indexOf(Math.min(...ds)));
+      s += ds[r.labels[i]];
+    }
+    expect(Math.abs(r.inertia - s) / s).toBeLessThan(1e-12);
+    for (let j = 0; j < 3; j++) {
+      const members: number[] = [];
+      r.labels.forEach((l, i) => l === j && members.push(...pts.subarray(4 * i, 4 * i + 4)));
+      const alone = kmeans(Float64Array.from(members), 4, { k: 1, factors: 2, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
+      expect(D(alone.centroids, r.centroids.subarray(4 * j, 4 * j + 4))).toBeLessThan(1e-7);
+    }
+  });
+
+  it('names an unknown centroid', () => {
     expect(() => kmeans(new Float64Array(8), 2, { k: 1, centroid: 'mode' as 'mean' })).toThrow(/centroid must be 'mean' or 'median', got 'mode'/);
   });
 });
