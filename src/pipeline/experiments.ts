@@ -148,6 +148,27 @@ const ABLATION_KEYS = ['hyperbolic', 'gyroconv', 'triplet', 'autoencoder'];
 /** Settings of the variational bound alone: the autoencoder baseline, which has none, leaves them out of the shared ones. */
 const BOUND_KEYS = ['kl_warmup', 'free_bits', 'iwae', 'samples'];
 
+/**
+ * Runs the tasks, at most `limit` at once; every task started runs to its end, none starts after the
+ * first failure, and that failure is thrown once the others have settled.
+ */
+async function atMost(limit: number, tasks: (() => Promise<void>)[]): Promise<void> {
+  const queue = [...tasks];
+  let failure: unknown;
+  let failed = false;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
+    for (let t = queue.shift(); t && !failed; t = queue.shift()) {
+      try {
+        await t();
+      } catch (e) {
+        if (!failed) [failed, failure] = [true, e];
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failed) throw failure;
+}
+
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 export interface AblateOptions extends ComputeChoice {
@@ -415,7 +436,12 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model: { preset, ...sharedBy(a), ...a.model },
       seed, steps: target, batch, threads, device: options.device, workers: options.workers, resumeHint: null,
     };
-    return { dir, run, which, target, trainOptions };
+    // the segmentation every run gets (the same options in the concurrent pass and in the loop, so the loop reuses it)
+    const segOptions = (onLog: (line: string) => void, threadsNow: number | undefined) => ({
+      model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: join(dir, 'segmentation'), ownedOut: true, reuse: true, ks, split, centroid, backend,
+      engine: options.engine, threads: threadsNow, device: options.device, workers: options.workers, pictures: a === runs[runs.length - 1] && seed === seeds[0], embeddings: false, onLog,
+    });
+    return { dir, run, which, target, trainOptions, segOptions };
   };
   const concurrent = options.concurrent ?? 1;
   if (concurrent > 1) {
@@ -429,20 +455,34 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     }
     log(`training ${jobs.length} runs, up to ${concurrent} at once (${threads} torch thread${threads === 1 ? '' : 's'} each)`);
     await trainConcurrently(jobs, concurrent, { signal: options.signal, onLog: log });
+    // then every run's segmentation, as many at once, each with its own worker (the encoding runs there;
+    // this process clusters and writes); the loop below finds them made and reuses them
+    const segs: { which: string; run: () => Promise<unknown> }[] = [];
+    for (const a of runs) for (const seed of seeds) {
+      const p = await plan(a, seed, threads);
+      segs.push({ which: p.which, run: () => segment(p.segOptions((line) => log(`[${p.which}] ${line}`), threads)) });
+    }
+    log(`segmenting ${segs.length} runs, up to ${concurrent} at once`);
+    await atMost(concurrent, segs.map((j) => async () => {
+      try {
+        await j.run();
+      } catch (e) {
+        throw e instanceof HypersegError ? new HypersegError(e.code, `${j.which}: ${e.message}`, e.suggestion ? { suggestion: e.suggestion } : {}) : e;
+      }
+    }));
   }
   for (const a of runs) {
     const perSeed: Aggregate[][] = [];
     let trainSeconds = 0;
     let steps = 0;
     for (const seed of seeds) {
-      const { dir, run, which, target, trainOptions } = await plan(a, seed, options.threads);
+      const { dir, run, which, target, trainOptions, segOptions } = await plan(a, seed, options.threads);
       log(`${which}: training (${target} steps)`);
       const tr = await train({ ...trainOptions, signal: options.signal, onLog: log });
       if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${target}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
       const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
-      const pictures = a === runs[runs.length - 1] && seed === seeds[0];
-      await segment({ model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, centroid, backend, engine: options.engine, threads: options.threads, device: options.device, workers: options.workers, pictures, embeddings: false, onLog: log });
+      await segment(segOptions(log, options.threads));
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;

@@ -215,6 +215,13 @@ describe('ablate', () => {
     const started = [at(/^\[k-means on Euclidean autoencoder codes\] /), at(/^\[Euclidean base\] /)];
     const finished = [at(/^\[k-means on Euclidean autoencoder codes\] step 3 of 3/), at(/^\[Euclidean base\] step 3 of 3/)];
     expect(lines).toContain('training 2 runs, up to 2 at once (1 torch thread each)');
+    // then both segmented side by side (each with its own worker, log lines named by run), and the loop reused both
+    expect(lines).toContain('segmenting 2 runs, up to 2 at once');
+    const segStart = at(/^segmenting 2 runs/);
+    for (const name of ['k-means on Euclidean autoencoder codes', 'Euclidean base']) {
+      expect(lines.findIndex((l, i) => i > segStart && l.startsWith(`[${name}] `)), name).toBeGreaterThan(segStart);
+    }
+    expect(lines.filter((l, i) => i > segStart && /^[^[].*reusing the segmentation made from the same weights/.test(l)).length).toBe(2);
     for (const i of [...started, ...finished]) expect(i).toBeGreaterThanOrEqual(0);
     expect(Math.max(...started)).toBeLessThan(Math.min(...finished));
     // a child's error comes back with its code, named by its run; --workers is refused
