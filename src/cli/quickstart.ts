@@ -110,7 +110,7 @@ export function registerAblate(program: Command): void {
     .option('--seed <s>', 'random seed, the same for every configuration (default 0; a re-run keeps the folder\'s)', parseIntOption('--seed', 0))
     .option('--seeds <list>', 'train every configuration once per seed and report mean ± sd over seeds (e.g. 0,1,2; overrides --seed)', parseIntList('--seeds'))
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
-    .option('--concurrent <n>', 'train up to n runs at once, each in its own process with its own worker (default 1; on a GPU each run is latency-bound, so several share it almost for free)', parseIntOption('--concurrent', 1, 256))
+    .option('--concurrent <n>', 'train up to n runs at once, each in its own process with its own worker, then segment n at once (default 1; on a GPU each run is latency-bound, so several share it almost for free)', parseIntOption('--concurrent', 1, 256))
     .option('--centroid <c>', 'cluster centres for every row, baselines included: mean (k-means, the method\'s) | median (k-medians); a re-run keeps the folder\'s, and another re-clusters without training', parseChoice('--centroid', CENTROIDS))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
