@@ -312,6 +312,26 @@ describe('k-medians (centroid: median)', () => {
     }
   });
 
+  it('one dimension: each centre is exactly its cluster\'s middle value (the midpoint of the middle two for an even count)', () => {
+    const rng = new Rng(8);
+    for (const n of [301, 300]) {
+      // a bulk and a far tail: the median stays with the bulk
+      const x = Float64Array.from({ length: n }, () => (rng.float() < 0.25 ? 5 + 3 * rng.float() : rng.normal()));
+      const r = kmeans(x, 1, { k: 1, geometry: 'euclidean', centroid: 'median', nInit: 1 });
+      const v = Array.from(x).sort((a, b) => a - b);
+      const want = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+      expect(r.centroids[0]).toBe(want);
+      expect(Math.abs(r.inertia - v.reduce((s, t) => s + Math.abs(t - want), 0)) / r.inertia).toBeLessThan(1e-12);
+      const k2 = kmeans(x, 1, { k: 2, geometry: 'euclidean', centroid: 'median', nInit: 2, seed: 3 });
+      for (let j = 0; j < 2; j++) {
+        const m = Array.from(x).filter((_, i) => k2.labels[i] === j).sort((a, b) => a - b);
+        const h = m.length >> 1;
+        expect(k2.centroids[j]).toBe(m.length % 2 ? m[h] : (m[h - 1] + m[h]) / 2);
+      }
+      x.forEach((t, i) => expect(Math.abs(t - k2.centroids[k2.labels[i]])).toBeLessThanOrEqual(Math.abs(t - k2.centroids[1 - k2.labels[i]])));
+    }
+  });
+
   it('names an unknown centroid', () => {
     expect(() => kmeans(new Float64Array(8), 2, { k: 1, centroid: 'mode' as 'mean' })).toThrow(/centroid must be 'mean' or 'median', got 'mode'/);
   });
