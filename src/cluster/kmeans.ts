@@ -316,7 +316,7 @@ function seedPlusPlus(p: Problem, rng: Rng, cent: Float64Array, cInv: Float64Arr
  * steps), arithmetic means, or Euclidean medians (Weiszfeld, warm-started likewise).
  */
 function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int32Array, factorBuf: Float64Array, maxIter: number): void {
-  const { x, n, d, k, fd } = p;
+  const { x, n, d, k } = p;
   if (p.geometry === 'euclidean' && p.median) {
     weiszfeld(p, labels, cent, maxIter);
     return;
@@ -334,9 +334,15 @@ function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int3
     for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) cent[j * d + t] /= counts[j];
     return;
   }
+  frechetFactors(p, labels, cent, factorBuf, p.frechetTol, maxIter, undefined, p.median);
+}
+
+/** Fréchet means (or medians, or weighted means) of every cluster in every ball factor, warm-started at `cent`. */
+function frechetFactors(p: Problem, labels: Int32Array, cent: Float64Array, factorBuf: Float64Array, tol: number, maxIter: number, weights: Float64Array | undefined, median: boolean): void {
+  const { x, d, k, fd } = p;
   for (let f = 0; f < p.factors; f++) {
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
-    frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, p.frechetTol, maxIter, undefined, p.median);
+    frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, p.c, tol, maxIter, weights, median);
     for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
   }
 }
@@ -350,24 +356,20 @@ function update(p: Problem, labels: Int32Array, cent: Float64Array, counts: Int3
  * is left out of that step (Ostresh). Until no centre moves more than `frechetTol` or `maxIter` steps.
  */
 function productMedians(p: Problem, labels: Int32Array, cent: Float64Array, factorBuf: Float64Array, maxIter: number): void {
-  const { x, n, d, k, fd, factors, c } = p;
+  const { n, d, k, factors } = p;
   const w = new Float64Array(n);
   const prev = new Float64Array(k * d);
   const cInv = new Float64Array(k * factors);
   const prevInv = new Float64Array(k * factors);
+  centreInv(p, cent, cInv);
   for (let it = 0; it < maxIter; it++) {
-    centreInv(p, cent, cInv);
     for (let i = 0; i < n; i++) {
       const dd = d2(p, i, cent, labels[i], cInv);
       w[i] = dd < 1e-24 ? 0 : 1 / Math.sqrt(dd);
     }
     prev.set(cent);
     prevInv.set(cInv);
-    for (let f = 0; f < factors; f++) {
-      for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) factorBuf[j * fd + t] = cent[j * d + f * fd + t];
-      frechetMeansByLabel({ x, stride: d, offset: f * fd, dim: fd }, labels, k, factorBuf, c, 0, 1, w);
-      for (let j = 0; j < k; j++) for (let t = 0; t < fd; t++) cent[j * d + f * fd + t] = factorBuf[j * fd + t];
-    }
+    frechetFactors(p, labels, cent, factorBuf, 0, 1, w, false);
     centreInv(p, cent, cInv);
     if (maxShift(p, prev, cent, prevInv, cInv) < p.frechetTol) return;
   }

@@ -28,6 +28,27 @@ export interface ConcurrentJob {
 }
 
 /**
+ * Runs the tasks, at most `limit` at once; every task started runs to its end, none starts once one has
+ * failed (or `stopped()` says so), and the first failure is thrown once the others have settled.
+ */
+export async function atMost(limit: number, tasks: (() => Promise<void>)[], stopped: () => boolean = () => false): Promise<void> {
+  const queue = [...tasks];
+  let failure: unknown;
+  let failed = false;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
+    for (let t = queue.shift(); t && !failed && !stopped(); t = queue.shift()) {
+      try {
+        await t();
+      } catch (e) {
+        if (!failed) [failed, failure] = [true, e];
+      }
+    }
+  });
+  await Promise.all(lanes);
+  if (failed) throw failure;
+}
+
+/**
  * Trains every job, at most `limit` at once. Resolves when all have finished; on the first failure
  * (or when `signal` aborts) the others are sent SIGINT, which stops each after its step in flight with
  * a resumable checkpoint, and the first error is thrown once all have exited, named by its job.
@@ -87,11 +108,7 @@ export async function trainConcurrently(jobs: ConcurrentJob[], limit: number, op
     });
   });
   try {
-    const queue = [...jobs];
-    const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
-      for (let job = queue.shift(); job && !failure; job = queue.shift()) await runOne(job);
-    });
-    await Promise.all(lanes);
+    await atMost(limit, jobs.map((job) => () => runOne(job)), () => failure !== undefined);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

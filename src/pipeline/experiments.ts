@@ -25,7 +25,7 @@ import { HypersegError } from '../errors.js';
 import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
-import { type ChildTrainOptions, type ConcurrentJob, trainConcurrently } from './concurrent.js';
+import { atMost, type ChildTrainOptions, type ConcurrentJob, trainConcurrently } from './concurrent.js';
 import { readRunConfig, type TrainSummary, train } from './train.js';
 
 /** Where the compute runs (shared by the experiments; see TrainOptions for each field). */
@@ -147,27 +147,6 @@ const AUTOENCODER: { name: string; model: ModelConfig } = { name: 'k-means on Eu
 const ABLATION_KEYS = ['hyperbolic', 'gyroconv', 'triplet', 'autoencoder'];
 /** Settings of the variational bound alone: the autoencoder baseline, which has none, leaves them out of the shared ones. */
 const BOUND_KEYS = ['kl_warmup', 'free_bits', 'iwae', 'samples'];
-
-/**
- * Runs the tasks, at most `limit` at once; every task started runs to its end, none starts after the
- * first failure, and that failure is thrown once the others have settled.
- */
-async function atMost(limit: number, tasks: (() => Promise<void>)[]): Promise<void> {
-  const queue = [...tasks];
-  let failure: unknown;
-  let failed = false;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
-    for (let t = queue.shift(); t && !failed; t = queue.shift()) {
-      try {
-        await t();
-      } catch (e) {
-        if (!failed) [failed, failure] = [true, e];
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failed) throw failure;
-}
 
 const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
@@ -437,11 +416,12 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
       seed, steps: target, batch, threads, device: options.device, workers: options.workers, resumeHint: null,
     };
     // the segmentation every run gets (the same options in the concurrent pass and in the loop, so the loop reuses it)
-    const segOptions = (onLog: (line: string) => void, threadsNow: number | undefined) => ({
-      model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: join(dir, 'segmentation'), ownedOut: true, reuse: true, ks, split, centroid, backend,
-      engine: options.engine, threads: threadsNow, device: options.device, workers: options.workers, pictures: a === runs[runs.length - 1] && seed === seeds[0], embeddings: false, onLog,
+    const segDir = join(dir, 'segmentation');
+    const segOptions = (onLog: (line: string) => void) => ({
+      model: run, input: [options.data], read, seed: seeds[0], signal: options.signal, out: segDir, ownedOut: true, reuse: true, ks, split, centroid, backend,
+      engine: options.engine, threads, device: options.device, workers: options.workers, pictures: a === runs[runs.length - 1] && seed === seeds[0], embeddings: false, onLog,
     });
-    return { dir, run, which, target, trainOptions, segOptions };
+    return { run, which, target, trainOptions, segDir, segOptions };
   };
   const concurrent = options.concurrent ?? 1;
   if (concurrent > 1) {
@@ -457,32 +437,31 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     await trainConcurrently(jobs, concurrent, { signal: options.signal, onLog: log });
     // then every run's segmentation, as many at once, each with its own worker (the encoding runs there;
     // this process clusters and writes); the loop below finds them made and reuses them
-    const segs: { which: string; run: () => Promise<unknown> }[] = [];
+    const segs: (() => Promise<void>)[] = [];
     for (const a of runs) for (const seed of seeds) {
-      const p = await plan(a, seed, threads);
-      segs.push({ which: p.which, run: () => segment(p.segOptions((line) => log(`[${p.which}] ${line}`), threads)) });
+      const { which, segOptions } = await plan(a, seed, threads);
+      segs.push(async () => {
+        try {
+          await segment(segOptions((line) => log(`[${which}] ${line}`)));
+        } catch (e) {
+          throw e instanceof HypersegError ? new HypersegError(e.code, `${which}: ${e.message}`, { suggestion: e.suggestion }) : e;
+        }
+      });
     }
     log(`segmenting ${segs.length} runs, up to ${concurrent} at once`);
-    await atMost(concurrent, segs.map((j) => async () => {
-      try {
-        await j.run();
-      } catch (e) {
-        throw e instanceof HypersegError ? new HypersegError(e.code, `${j.which}: ${e.message}`, e.suggestion ? { suggestion: e.suggestion } : {}) : e;
-      }
-    }));
+    await atMost(concurrent, segs);
   }
   for (const a of runs) {
     const perSeed: Aggregate[][] = [];
     let trainSeconds = 0;
     let steps = 0;
     for (const seed of seeds) {
-      const { dir, run, which, target, trainOptions, segOptions } = await plan(a, seed, options.threads);
+      const { run, which, target, trainOptions, segDir, segOptions } = await plan(a, seed, options.threads);
       log(`${which}: training (${target} steps)`);
       const tr = await train({ ...trainOptions, signal: options.signal, onLog: log });
       if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${target}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
-      const segDir = join(dir, 'segmentation');
       log(`${which}: segmenting`);
-      await segment(segOptions(log, options.threads));
+      await segment(segOptions(log));
       perSeed.push((await evaluateRun(segDir, { title: `hyperseg ablation: ${which}`, method: a.name })).aggregates);
       trainSeconds += tr.seconds;
       steps = tr.steps;
