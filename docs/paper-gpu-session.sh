@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The script behind README's "The paper preset on a GPU" table (OUT=... T_TRAIN=270 T_SEG=200 bash
 # docs/paper-gpu-session.sh), as it ran on a lent H100 machine with no network but for two later
-# changes (EXTRA, and a bounded wait for pytest at the end): Node and the npm
+# changes (EXTRA, and a bounded wait for pytest at the end) and its setup, now in docs/gpu-env.sh (shared with
+# docs/paper-gpu-ablate.sh): Node and the npm
 # packages came along compressed in .dev/ (node.xz, nm.tar.xz), pyzmq and nibabel as wheels in .dev/whl.
 # Every configuration trains at once (its own Node loop and CUDA worker) for T_TRAIN seconds, is
 # stopped by SIGINT (a resumable checkpoint), and all are segmented at the same step (the largest
@@ -14,24 +15,7 @@ COUNT=${COUNT:-30}; SIZE=${SIZE:-50}; THREADS=${THREADS:-2}; PYTEST=${PYTEST:-1}
 RUNS=${RUNS:-"euclidean-base:0 euclidean-triplet:0 hyperbolic-base:0 hyperbolic-gyroconv:0 hyperbolic-triplet:0 hyperbolic-gyroconv-triplet:0 euclidean-base:1 hyperbolic-gyroconv-triplet:1"}
 W=${W:-/tmp/hw}; rm -rf "$W"; mkdir -p "$W/cfg" "$W/r" "$W/s"
 exec > >(tee -a "$OUT/log.txt") 2>&1
-t0=$(date +%s); say() { echo "[$(( $(date +%s) - t0 ))s] $*"; }
-
-if [ -f .dev/node.xz ] && [ ! -d node_modules ]; then
-  python3 - <<'EOF' || exit 1
-import lzma, os, shutil, tarfile
-os.makedirs('/tmp/nodebin', exist_ok=True)
-with lzma.open('.dev/node.xz') as f, open('/tmp/nodebin/node', 'wb') as g: shutil.copyfileobj(f, g)
-os.chmod('/tmp/nodebin/node', 0o755)
-with tarfile.open('.dev/nm.tar.xz', 'r:xz') as t: t.extractall('.')
-EOF
-  export PATH=/tmp/nodebin:$PATH
-fi
-if [ "$DEVICE" != cpu ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .dev/whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site HYPERSEG_WORKER_PYTHON=python3
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-fi
-say "node $(node --version); $(${HYPERSEG_WORKER_PYTHON:-python3} -c 'import torch, numpy, zmq, pyarrow; print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "numpy", numpy.__version__, "zmq", zmq.__version__, "pyarrow", pyarrow.__version__)')"
+. docs/gpu-env.sh
 hs() { node dist/cli/main.js "$@"; }
 
 pp=''
