@@ -7,7 +7,7 @@
 # Run on a lent machine with no network from the repository root, carrying .dev (Node and the npm
 # packages compressed: node.xz, nm.tar.xz; pyzmq and nibabel wheels in .dev/whl) and dist (the build):
 #   OUT=... bash docs/paper-gpu-ablate.sh
-# DEVICE=cpu STEPS=4 COUNT=6 SIZE=24 runs the same plumbing on a CPU in a minute.
+# DEVICE=cpu STEPS=4 COUNT=6 SIZE=24 runs the same plumbing on a CPU (about 4 minutes on two cores).
 set -u
 OUT=${OUT:-/tmp/gpuout}; mkdir -p "$OUT"
 DEVICE=${DEVICE:-cuda}; STEPS=${STEPS:-3000}; COUNT=${COUNT:-30}; SIZE=${SIZE:-50}; THREADS=${THREADS:-1}
