@@ -1,7 +1,7 @@
 /** Atomic file output: write to a temporary sibling, then rename, so no reader sees a partial file. */
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
@@ -9,18 +9,47 @@ import { HypersegError } from '../errors.js';
 /** Writes bytes to a temporary sibling of `path`, then renames it over `path`. */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  track(tmp, null);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw new HypersegError('IO', `cannot write ${path}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    staging.delete(tmp);
   }
 }
 
 /** Refuses an output folder path that exists as something else (a file): mkdir's raw EEXIST/ENOTDIR said less. */
 export function assertFolderTarget(path: string, flag = '--out'): void {
   if (existsSync(path) && !statSync(path).isDirectory()) throw new HypersegError('INVALID_ARGUMENT', `${flag} ${path} is a file, not a folder`);
+}
+
+/**
+ * Temporary files and staging folders being written now (a folder with its target and the name the target's
+ * old contents take during the swap). On process.exit (cli/signals.ts: a Ctrl-C during a command with no
+ * handler of its own) each is undone: a swap stopped half-way puts the old folder back, and the temporary
+ * paths are removed, so an interrupted command leaves its outputs as they were and no litter.
+ */
+const staging = new Map<string, { target: string; old: string } | null>();
+let exitHook = false;
+
+function track(tmp: string, swap: { target: string; old: string } | null): void {
+  staging.set(tmp, swap);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const [path, swap] of staging) {
+      try {
+        if (swap && !existsSync(swap.target) && existsSync(swap.old)) renameSync(swap.old, swap.target);
+        rmSync(path, { recursive: true, force: true });
+        if (swap) rmSync(swap.old, { recursive: true, force: true });
+      } catch {
+        // best effort at exit: removeStaleStaging clears what is left on the next run
+      }
+    }
+  });
 }
 
 /**
@@ -36,6 +65,7 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
   const tmp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${randomBytes(3).toString('hex')}`);
   const old = `${tmp}.old`;
   await mkdir(tmp, { recursive: true });
+  track(tmp, { target, old });
   try {
     const result = await build(tmp);
     if (existsSync(target)) {
@@ -50,6 +80,8 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
     if (!existsSync(target) && existsSync(old)) await rename(old, target).catch(() => undefined); // the swap failed half-way: put it back
     await rm(tmp, { recursive: true, force: true });
     throw e;
+  } finally {
+    staging.delete(tmp);
   }
 }
 

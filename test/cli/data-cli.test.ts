@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNifti, writeNifti } from '../../src/data/nifti.js';
-import { hyperseg } from '../helpers/cli.js';
+import { CLI, hyperseg } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
@@ -30,6 +31,34 @@ describe('hyperseg synth', () => {
     expect(r.stdout).toMatch(/wrote 1 BraTS-layout phantom cases/);
     expect(existsSync(join(out, 'BraTS19_PHANTOM_000_1', 'BraTS19_PHANTOM_000_1_flair.nii.gz'))).toBe(true);
   });
+
+  it('Ctrl-C during --force leaves the old dataset whole and no staging folder, with a message and exit code 130', async () => {
+    // synth has no stop-after-the-step handler of its own: the CLI's early one (cli/signals.ts) exits, and the
+    // exit hook of data/atomic.ts removes the half-built staging folder (Node's default death by SIGINT left it)
+    const sub = join(dir, 'sigint');
+    const out = join(sub, 'ds');
+    expect(hyperseg('synth', '--out', out, '--count', '3', '--size', '16').code).toBe(0);
+    const before = readFileSync(join(out, 'manifest.json'), 'utf8');
+    const child = spawn(process.execPath, [CLI, 'synth', '--out', out, '--count', '5000', '--size', '40', '--force'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    const staged = () => readdirSync(sub).filter((n) => n.startsWith('.ds.partial-'));
+    const t0 = Date.now();
+    // wait until the staging folder holds a volume: the run is well inside the work, not in its imports
+    while (!staged().some((n) => readdirSync(join(sub, n), { recursive: true }).some((f) => String(f).endsWith('.nii.gz')))) {
+      if (Date.now() - t0 > 60_000) throw new Error(`no staging folder appeared: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGINT');
+    const how = await exited;
+    expect(how, stderr).toEqual({ code: 130, signal: null });
+    expect(stderr).toMatch(/hyperseg: stopped by Ctrl-C; no partial output was kept/);
+    expect(staged()).toEqual([]);
+    expect(readFileSync(join(out, 'manifest.json'), 'utf8')).toBe(before);
+  }, 90_000);
 
   it('rejects bad flags before any work', () => {
     expect(hyperseg('synth', '--out', join(dir, 'x1'), '--count', '0').code).toBe(2);
