@@ -35,6 +35,14 @@ export class HypersegError extends Error {
   }
 }
 
+/**
+ * `e` with `where` put before its message when it is a HypersegError (same code and suggestion, the original
+ * kept as the cause), else `e` unchanged: for callers that know which file or run a lower layer's error is about.
+ */
+export function within(where: string, e: unknown): unknown {
+  return e instanceof HypersegError ? new HypersegError(e.code, `${where}: ${e.message}`, { suggestion: e.suggestion, cause: e }) : e;
+}
+
 /** Throws INVALID_ARGUMENT with `message` unless `condition` holds. */
 export function check(condition: unknown, message: string, suggestion?: string): asserts condition {
   if (!condition) throw new HypersegError('INVALID_ARGUMENT', message, { suggestion });

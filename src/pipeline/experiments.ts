@@ -21,7 +21,7 @@ import { writeSynthDataset } from '../data/dataset.js';
 import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
-import { HypersegError } from '../errors.js';
+import { HypersegError, within } from '../errors.js';
 import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { type SegmentSummary, segment } from './segment.js';
@@ -444,7 +444,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
         try {
           await segment(segOptions((line) => log(`[${which}] ${line}`)));
         } catch (e) {
-          throw e instanceof HypersegError ? new HypersegError(e.code, `${which}: ${e.message}`, { suggestion: e.suggestion }) : e;
+          throw within(which, e);
         }
       });
     }

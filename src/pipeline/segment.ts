@@ -23,7 +23,7 @@ import { readJsonFile } from '../data/json.js';
 import { readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
-import { HypersegError } from '../errors.js';
+import { HypersegError, within } from '../errors.js';
 import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
@@ -340,8 +340,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
             r = clusterEmbeddings(emb.mu, emb.d, k, cfg, { fitSample: options.fitSample, nInit: options.nInit, seed: options.seed, centroid: options.centroid });
           } catch (e) {
             // name the volume (k-means alone knows only its point count)
-            if (e instanceof HypersegError) throw new HypersegError(e.code, `${ref.files[0]} (${c.shape.join('×')} voxels), k = ${k}: ${e.message}`, { suggestion: e.suggestion });
-            throw e;
+            throw within(`${ref.files[0]} (${c.shape.join('×')} voxels), k = ${k}`, e);
           }
           const used = r.counts.filter((x) => x > 0).length;
           if (used < k) log(`${c.id}: k = ${k} found only ${used} non-empty cluster(s): its voxels' embeddings take fewer than ${k} distinct values (a constant or nearly constant volume?)`);
