@@ -21,12 +21,13 @@ import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig, type TorchBackend } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { configDifferences, resolveModelConfig } from '../backends/config.js';
+import { configDifferences, type ResolvedConfig, resolveModelConfig } from '../backends/config.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
+import { readSafetensors } from '../weights/safetensors.js';
 import type { TrainStepResult } from '../backends/types.js';
 import { casesOf, type ImageRead, normaliseRead, openData, samplerFor, type DataKind } from './inputs.js';
 
@@ -125,18 +126,117 @@ export interface TrainSummary {
   weights: string;
 }
 
+/** The newest checkpoint record format this hyperseg reads (python-env/hyperseg_worker/checkpoint.py writes 1). */
+const CHECKPOINT_VERSION = 1;
+
 const ckptName = (step: number) => `checkpoints/step-${String(step).padStart(6, '0')}.safetensors`;
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
+
+/**
+ * A run's config.json, checked field by field (a hand-edited or damaged file is named with what is wrong, as
+ * bad data: exit 1, before any worker starts or anything in the run changes).
+ */
 export async function readRunConfig(run: string): Promise<RunConfig> {
-  const c = await readJsonFile<RunConfig>(join(run, 'config.json'), 'the run configuration');
-  if (c.format !== 'hyperseg-run') throw new HypersegError('FILE_FORMAT', `${join(run, 'config.json')} is not a hyperseg run configuration`);
+  const path = join(run, 'config.json');
+  const c = await readJsonFile<unknown>(path, 'the run configuration');
+  const bad = (what: string) => new HypersegError('FILE_FORMAT', `${path}: ${what}`, { suggestion: 'restore the file from a backup, or start the run again with --force' });
+  if (!isObject(c) || c.format !== 'hyperseg-run') throw new HypersegError('FILE_FORMAT', `${path} is not a hyperseg run configuration`);
+  if (!isCount(c.version, 1)) throw bad(`version must be an integer ≥ 1, got ${JSON.stringify(c.version)}`);
   if (c.version > RUN_VERSION) throw new HypersegError('UNSUPPORTED', `${run}: run format version ${c.version} is newer than this hyperseg's ${RUN_VERSION}`);
-  return c;
+  const d = c.data;
+  if (!isObject(d) || !Array.isArray(d.inputs) || !d.inputs.every((x) => typeof x === 'string') || !Array.isArray(d.train) || !d.train.every((x) => typeof x === 'string')) {
+    throw bad('data must hold the input paths and training volume ids (data.inputs, data.train: lists of strings)');
+  }
+  if (!isObject(c.model)) throw bad(`model must be an object, got ${JSON.stringify(c.model)}`);
+  try {
+    resolveModelConfig(c.model as ModelConfig);
+  } catch (e) {
+    throw e instanceof HypersegError ? bad(`model: ${e.message}`) : e;
+  }
+  if (!isObject(c.sampler)) throw bad(`sampler must be an object, got ${JSON.stringify(c.sampler)}`);
+  for (const [k, min] of [['seed', 0], ['steps', 1], ['batch', 2], ['checkpointEvery', 1], ['keep', 1]] as const) {
+    if (!isCount(c[k], min)) throw bad(`${k} must be an integer ≥ ${min}, got ${JSON.stringify(c[k])}`);
+  }
+  if (c.backend !== 'torch' && c.backend !== 'tfjs') throw bad(`backend must be torch or tfjs, got ${JSON.stringify(c.backend)}`);
+  return c as unknown as RunConfig;
 }
 
+/**
+ * A run's state.json (null when there is none: no checkpoint yet), checked field by field: a state that names
+ * another checkpoint than its step's, a negative step or a broken generator state is refused by name rather
+ * than resumed from (it was: `"step": -7` trained 12 steps and wrote checkpoints named step-0000-1).
+ */
 export async function readRunState(run: string): Promise<RunState | null> {
-  const p = join(run, 'state.json');
-  return existsSync(p) ? readJsonFile<RunState>(p, 'the run state') : null;
+  const path = join(run, 'state.json');
+  if (!existsSync(path)) return null;
+  const st = await readJsonFile<unknown>(path, 'the run state');
+  const bad = (what: string) => new HypersegError('FILE_FORMAT', `${path}: ${what}`, {
+    suggestion: 'restore the file, or start the run again with --force (the checkpoints in checkpoints/ stay loadable with segment --model FILE)',
+  });
+  if (!isObject(st)) throw bad(`not a run state (expected {step, checkpoint, sampler, seconds}), got ${JSON.stringify(st)}`);
+  if (!isCount(st.step, 1)) throw bad(`step must be an integer ≥ 1, got ${JSON.stringify(st.step)}`);
+  if (st.checkpoint !== ckptName(st.step)) throw bad(`checkpoint must be ${ckptName(st.step)} (the one written at step ${st.step}), got ${JSON.stringify(st.checkpoint)}`);
+  if (typeof st.seconds !== 'number' || !(st.seconds >= 0) || !Number.isFinite(st.seconds)) throw bad(`seconds must be a finite number ≥ 0, got ${JSON.stringify(st.seconds)}`);
+  try {
+    Rng.fromState(st.sampler as number[]);
+  } catch (e) {
+    throw e instanceof HypersegError ? bad(`sampler: ${e.message}`) : e;
+  }
+  return st as unknown as RunState;
+}
+
+/**
+ * What a resume loads, checked before the run is changed in any way: the checkpoint that state.json names
+ * exists and reads as safetensors (a truncated or overwritten file is named here, not by the worker), and its
+ * own record (the torch sidecar, or the tfjs metadata) is a checkpoint of this format, of the same step, of the
+ * model config.json describes (an edited config.json trained the checkpoint's model and wrote weights labelled
+ * with the other).
+ */
+async function checkCheckpoint(run: string, cfg: RunConfig, state: RunState): Promise<void> {
+  const file = join(run, state.checkpoint);
+  if (!existsSync(file)) {
+    throw new HypersegError('FILE_NOT_FOUND', `${join(run, 'state.json')} names ${state.checkpoint}, which is missing`, {
+      suggestion: 'restore it, or start the run again with --force',
+    });
+  }
+  const { metadata } = await readSafetensors(file);
+  let record: unknown;
+  let where: string;
+  if (metadata.format === 'hyperseg-checkpoint') {
+    where = `${file} (metadata)`;
+    let config: unknown;
+    try {
+      config = JSON.parse(metadata.config ?? 'null');
+    } catch {
+      config = null;
+    }
+    record = { format: metadata.format, version: 1, step: Number(metadata.step), config };
+  } else {
+    where = `${file}.json`;
+    if (!existsSync(where)) throw new HypersegError('FILE_NOT_FOUND', `${where} is missing: a torch checkpoint keeps its step, optimiser and model record there`, { suggestion: 'restore it, or start the run again with --force' });
+    record = await readJsonFile<unknown>(where, 'the checkpoint record');
+  }
+  const bad = (what: string) => new HypersegError('FILE_FORMAT', `${where}: ${what}`, { suggestion: 'restore the run\'s files, or start it again with --force' });
+  if (!isObject(record) || record.format !== 'hyperseg-checkpoint') throw bad('not a hyperseg checkpoint record');
+  if (!isCount(record.version, 1)) throw bad(`version must be an integer ≥ 1, got ${JSON.stringify(record.version)}`);
+  if (record.version > CHECKPOINT_VERSION) throw new HypersegError('UNSUPPORTED', `${where}: checkpoint format version ${record.version} is newer than this hyperseg's ${CHECKPOINT_VERSION}`);
+  if (record.step !== state.step) throw bad(`the checkpoint is of step ${JSON.stringify(record.step)}, state.json says ${state.step}`);
+  if (!isObject(record.config)) throw bad('no model configuration');
+  let theirs: ResolvedConfig;
+  try {
+    theirs = resolveModelConfig(record.config as ModelConfig);
+  } catch (e) {
+    throw e instanceof HypersegError ? bad(`model: ${e.message}`) : e;
+  }
+  const ours = resolveModelConfig(cfg.model);
+  const keys = configDifferences(ours, theirs);
+  if (keys.length > 0) {
+    throw new HypersegError('FILE_FORMAT', `${join(run, 'config.json')} and the checkpoint ${state.checkpoint} describe different models (${keys.map((k) => `${k}: ${JSON.stringify(ours[k])} against ${JSON.stringify(theirs[k])}`).join('; ')})`, {
+      suggestion: 'restore config.json as training wrote it; a changed model needs a new run (--out)',
+    });
+  }
 }
 
 /** Keeps the metrics of steps ≤ `step` (what the checkpoint covers); later lines belong to lost work. */
@@ -161,6 +261,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   }
   let cfg: RunConfig;
   let state: RunState | null = null;
+  let configChanged = false;
   if (options.resume) {
     if (Object.values(options.sampler ?? {}).some((v) => v !== undefined)) {
       throw new HypersegError('INVALID_ARGUMENT', `${run}: a resumed run keeps the sampler it started with`, { suggestion: 'drop the sampler options, or start a new run with --out' });
@@ -204,23 +305,18 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         });
       }
     }
-    // one write, after every check: a refused resume leaves config.json as it was (the checkpoint settings
-    // were written before the --steps check could refuse)
+    if (state) await checkCheckpoint(run, cfg, state);
+    // config.json is rewritten (and an extended run's final weights removed) only once the checkpoint has
+    // loaded (commitResume below): a resume refused by any check, here or by the backend, leaves the run as it was
     if (newSteps !== undefined || every !== cfg.checkpointEvery || keep !== cfg.keep) {
       cfg.checkpointEvery = every;
       cfg.keep = keep;
       if (newSteps !== undefined) cfg.steps = newSteps; // extending (or shortening an unfinished) run keeps everything else
-      await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
-    }
-    if (newSteps !== undefined) {
-      if (state && cfg.steps > state.step) {
-        // the earlier final weights no longer are: until the extension finishes, the run is unfinished
-        // (segment then uses, and names, its latest checkpoint)
-        for (const f of ['model.safetensors', 'model.safetensors.json']) await rm(join(run, f), { force: true });
-      }
+      configChanged = true;
     }
     if (state && state.step >= cfg.steps && existsSync(join(run, 'model.safetensors'))) {
       // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here).
+      if (configChanged) await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
       const zero = { loss: 0, elbo: 0, recon: 0, kl: 0, triplet: 0 };
       return {
         run, steps: state.step, completed: true, alreadyComplete: true, resumedFrom: state.step, seconds: state.seconds, stepsPerSecond: 0, last: null, tail: zero,
@@ -313,6 +409,10 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     await backend.init(cfg.model, cfg.seed);
     if (state) {
       await backend.load(join(run, state.checkpoint));
+      if (configChanged) await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
+      // an extended run's earlier final weights no longer are: until the extension finishes the run is
+      // unfinished (segment then uses, and names, its latest checkpoint)
+      if (cfg.steps > state.step) for (const f of ['model.safetensors', 'model.safetensors.json']) await rm(join(run, f), { force: true });
       await truncateMetrics(metricsPath, state.step);
       log(`resumed from step ${state.step} (${state.checkpoint})`);
     } else {

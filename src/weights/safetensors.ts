@@ -51,7 +51,14 @@ export function decodeSafetensors(bytes: Uint8Array, name = 'weights'): { tensor
   } catch (e) {
     return bad(`header is not JSON (${(e as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return bad('header is not a JSON object');
   const base = 8 + hlen;
+  // the tensors' byte ranges end past the file: a truncated file, said as such (each tensor's own check below
+  // would name the first tensor that does not fit, as if its offsets were wrong)
+  const end = Math.max(0, ...Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => Number((v as { data_offsets?: unknown[] }).data_offsets?.[1]) || 0));
+  if (base + end > bytes.length) {
+    throw new HypersegError('FILE_TRUNCATED', `${name}: truncated: the file holds ${bytes.length} bytes, its header describes ${base + end}`, { suggestion: 'the file was cut short (an interrupted copy or download?): copy it again' });
+  }
   const tensors = new Map<string, Tensor>();
   let metadata: Record<string, string> = {};
   for (const [key, v] of Object.entries(header)) {

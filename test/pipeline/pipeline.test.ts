@@ -138,6 +138,48 @@ describe('train (torch)', () => {
     expect(metrics(ext).slice(0, 6)).toEqual(metrics(full));
   }, 120_000);
 
+  it('a damaged run is refused by name before --resume changes anything (config, final weights, checkpoints)', () => {
+    const full = join(dir, 'full'); // finished: 6 steps, checkpoints at 3 and 6
+    const files = (run: string) => Object.fromEntries(['config.json', 'state.json', 'model.safetensors', 'checkpoints/step-000006.safetensors'].map((f) => [f, existsSync(join(run, f)) ? createHash('sha256').update(readFileSync(join(run, f))).digest('hex') : null]));
+    const edit = (file: string, change: (text: string) => string) => (run: string) => writeFileSync(join(run, file), change(readFileSync(join(run, file), 'utf8')));
+    const json = (file: string, change: (j: Record<string, unknown>) => void) => edit(file, (t) => {
+      const j = JSON.parse(t) as Record<string, unknown>;
+      change(j);
+      return JSON.stringify(j);
+    });
+    const cases: [string, (run: string) => void, RegExp][] = [
+      // before: model.safetensors deleted and "steps": 7 written, then the sampler state refused, naming no file
+      ['a broken sampler state', json('state.json', (j) => { j.sampler = 'x'; }), /state\.json: sampler: random generator state must be 6 finite numbers/],
+      // before: accepted, 13 steps run from -7, checkpoints named step-0000-1
+      ['a negative step', json('state.json', (j) => { j.step = -7; }), /state\.json: step must be an integer ≥ 1, got -7/],
+      // before: read as "no checkpoint yet", and the run would have started over
+      ['a state of null', edit('state.json', () => 'null'), /state\.json: not a run state/],
+      ['a missing checkpoint', (run) => writeFileSync(join(run, 'checkpoints/step-000006.safetensors.json'), '{}'), /step-000006\.safetensors\.json: not a hyperseg checkpoint record/],
+      // before: the worker's "load failed [INTERNAL]: SafetensorError: header too large"
+      ['an overwritten checkpoint', (run) => writeFileSync(join(run, 'checkpoints/step-000006.safetensors'), Buffer.alloc(4096, 0xab)), /step-000006\.safetensors: header length \d+ does not fit a 4096-byte file/],
+      // before: trained the checkpoint's latent_dim 2 and wrote final weights labelled 4, exit 0
+      ['a config.json that disagrees with the checkpoint', json('config.json', (j) => { (j.model as Record<string, unknown>).latent_dim = 4; }), /config\.json and the checkpoint checkpoints\/step-000006\.safetensors describe different models \(latent_dim: 4 against 2\)/],
+      // before: the worker's BAD_CONFIG for train, exit 2 naming no file for segment
+      ['an unknown preset', json('config.json', (j) => { (j.model as Record<string, unknown>).preset = 'huge'; }), /config\.json: model: unknown preset 'huge'/],
+      ['a checkpoint of another step', json('checkpoints/step-000006.safetensors.json', (j) => { j.step = 5; }), /the checkpoint is of step 5, state\.json says 6/],
+      ['a newer checkpoint format', json('checkpoints/step-000006.safetensors.json', (j) => { j.version = 9; }), /checkpoint format version 9 is newer than this hyperseg's 1/],
+    ];
+    cases.forEach(([what, damage, message], i) => {
+      const run = join(dir, `damaged-${i}`);
+      cpSync(full, run, { recursive: true });
+      damage(run);
+      const before = files(run);
+      const r = hyperseg('train', '--resume', run, '--steps', '7', '--threads', '1');
+      expect(r.code, `${what}: ${r.stderr}`).toBe(1);
+      expect(r.stderr, what).toMatch(message);
+      expect(r.stderr, what).not.toMatch(/INTERNAL|TypeError/);
+      expect(files(run), what).toEqual(before);
+    });
+    const seg = hyperseg('segment', '--model', join(dir, 'damaged-6'), '--input', data, '--out', join(dir, 'seg-damaged'));
+    expect(seg.code, seg.stderr).toBe(1);
+    expect(seg.stderr).toMatch(/config\.json: model: unknown preset 'huge'/);
+  }, 120_000);
+
   it('takes sampler sizes from the command line, records them in the run, and refuses bad ones', () => {
     const run = join(dir, 'sampler');
     const r = hyperseg('train', '--data', data, '--out', run, '--steps', '1', '--batch', '4', '--threads', '1', '--anchor-sizes', '6,12', '--child-sizes', '2,5', '--anchor-scale', 'log', '--json');
@@ -552,6 +594,13 @@ describe('segment and evaluate --run', () => {
     const r = hyperseg('segment', '--model', bad, '--input', data, '--out', join(dir, 'seg-bad'), '--preset', 'small');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/bad\.safetensors/);
+    // cut short: said as such (it read "tensor encoder.1.weight: data_offsets [...] do not match shape [...]", which they did)
+    const whole = readFileSync(join(dir, 'full', 'model.safetensors'));
+    const cut = join(dir, 'cut.safetensors');
+    writeFileSync(cut, whole.subarray(0, 5000));
+    const t = hyperseg('segment', '--model', cut, '--input', data, '--out', join(dir, 'seg-cut'));
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain(`FILE_TRUNCATED]: ${cut}: truncated: the file holds 5000 bytes, its header describes ${whole.length}`);
   });
 });
 
