@@ -5,7 +5,7 @@ import { CENTROIDS, type Centroid, kmeans, type Geometry } from '../cluster/kmea
 import { readEmbeddings } from '../data/embeddings.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { writeNpy } from '../data/npy.js';
-import { HypersegError } from '../errors.js';
+import { HypersegError, within } from '../errors.js';
 import { action, parseChoice, parseFloatOption, parseIntOption, toJson } from './run.js';
 
 interface ClusterFlags {
@@ -47,10 +47,15 @@ export function registerCluster(program: Command): void {
       }
       const emb = await readEmbeddings(flags.embeddings);
       const t0 = performance.now();
-      const res = kmeans(emb.data, emb.d, {
-        k: flags.k, geometry: flags.geometry, centroid: flags.centroid, c: flags.c, factors: flags.factors, seed: flags.seed,
-        nInit: flags.nInit, maxIter: flags.maxIter, tol: flags.tol,
-      });
+      let res: ReturnType<typeof kmeans>;
+      try {
+        res = kmeans(emb.data, emb.d, {
+          k: flags.k, geometry: flags.geometry, centroid: flags.centroid, c: flags.c, factors: flags.factors, seed: flags.seed,
+          nInit: flags.nInit, maxIter: flags.maxIter, tol: flags.tol,
+        });
+      } catch (e) {
+        throw within(flags.embeddings, e); // "point 3 has a non-finite coordinate": of which file
+      }
       const seconds = (performance.now() - t0) / 1000;
       if (flags.out !== undefined) {
         if (flags.out.toLowerCase().endsWith('.npy')) await writeNpy(flags.out, res.labels, [res.labels.length]);

@@ -56,10 +56,14 @@ export function registerEvaluate(program: Command): void {
         return;
       }
       if (!flags.pred || !flags.truth) throw new HypersegError('INVALID_ARGUMENT', 'pass --run DIR, or both --pred FILE and --truth FILE');
-      const [pred, truth] = await Promise.all([
-        readNifti(flags.pred, { maxVoxels: flags.maxVoxels }),
-        readNifti(flags.truth, { maxVoxels: flags.maxVoxels }),
-      ]);
+      // label volumes: a NaN is damage, not an image's missing value (the reader's hint named --non-finite, which
+      // reads image voxels as 0 in train and segment and is no option here)
+      const readLabels = (file: string) => readNifti(file, { maxVoxels: flags.maxVoxels }).catch((e: unknown) => {
+        throw e instanceof HypersegError && e.code === 'NON_FINITE'
+          ? new HypersegError('NON_FINITE', e.message, { cause: e, suggestion: 'label volumes hold whole class numbers: this file is damaged, or is an image rather than labels' })
+          : e;
+      });
+      const [pred, truth] = await Promise.all([readLabels(flags.pred), readLabels(flags.truth)]);
       if (pred.shape.join() !== truth.shape.join()) {
         throw new HypersegError('SHAPE_MISMATCH', `${flags.pred} has shape ${pred.shape.join('×')} but ${flags.truth} has shape ${truth.shape.join('×')}`);
       }

@@ -40,7 +40,19 @@ function firstExisting(...paths: string[]): string | undefined {
   return paths.find((p) => existsSync(p));
 }
 
-/** Cases under `dir` in the BraTS layout, sorted by id. Throws if there are none. */
+const MODALITIES = ['flair', 'seg', 't1', 't1ce', 't2'];
+
+/** Whether `dir/id` holds any file of a BraTS case (`id_flair`, `_seg`, `_t1`, `_t1ce`, `_t2`, .nii or .nii.gz). */
+export function looksLikeBratsCase(dir: string, id: string): boolean {
+  const base = join(dir, id, id);
+  return MODALITIES.some((m) => firstExisting(`${base}_${m}.nii.gz`, `${base}_${m}.nii`) !== undefined);
+}
+
+/**
+ * Cases under `dir` in the BraTS layout, sorted by id. Throws if there are none, and names a case folder
+ * without its FLAIR image (it was skipped silently, its labels left behind; with no other case the folder
+ * read as plain NIfTI files and "no NIfTI images" was all it said).
+ */
 export async function listBratsCases(dir: string): Promise<BratsCase[]> {
   let entries;
   try {
@@ -54,7 +66,12 @@ export async function listBratsCases(dir: string): Promise<BratsCase[]> {
     const id = ent.name;
     const base = join(dir, id, id);
     const flair = firstExisting(`${base}_flair.nii.gz`, `${base}_flair.nii`);
-    if (flair === undefined) continue;
+    if (flair === undefined) {
+      if (!looksLikeBratsCase(dir, id)) continue; // another folder beside the cases
+      throw new HypersegError('FILE_NOT_FOUND', `${join(dir, id)}: a BraTS case without its FLAIR image (${id}_flair.nii.gz), which is what hyperseg segments`, {
+        suggestion: 'restore the file, or move the case folder out of the dataset',
+      });
+    }
     cases.push({ id, flair, seg: firstExisting(`${base}_seg.nii.gz`, `${base}_seg.nii`) });
   }
   if (cases.length === 0) {

@@ -154,12 +154,21 @@ export function renderSynthPreview(vols: ReturnType<typeof synthVolume>[]): Canv
 /** Reads and checks DIR/manifest.json. */
 export async function readSynthManifest(dir: string): Promise<SynthManifest> {
   const path = join(dir, 'manifest.json');
-  const m = await readJsonFile<SynthManifest>(path, 'the dataset manifest', 'generate a dataset with `hyperseg synth --out DIR`');
-  if (m.generator !== 'hyperseg synth' || !Array.isArray(m.volumes)) throw new HypersegError('FILE_FORMAT', `${path}: not a hyperseg synth manifest`);
-  if (m.version > SYNTH_VERSION) {
+  const m = await readJsonFile<unknown>(path, 'the dataset manifest', 'generate a dataset with `hyperseg synth --out DIR`');
+  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!obj(m) || m.generator !== 'hyperseg synth' || !Array.isArray(m.volumes)) throw new HypersegError('FILE_FORMAT', `${path}: not a hyperseg synth manifest`);
+  if (!Number.isSafeInteger(m.version) || (m.version as number) < 1) throw new HypersegError('FILE_FORMAT', `${path}: version must be an integer ≥ 1, got ${JSON.stringify(m.version)}`);
+  if ((m.version as number) > SYNTH_VERSION) {
     throw new HypersegError('UNSUPPORTED', `${path}: dataset version ${m.version} is newer than this hyperseg's generator version ${SYNTH_VERSION}`);
   }
-  return m;
+  // each entry as written (a null or an edited entry read as a TypeError naming no file)
+  const str = (v: unknown) => typeof v === 'string' && v.length > 0;
+  m.volumes.forEach((v: unknown, i) => {
+    if (!obj(v) || !str(v.id) || !str(v.image) || !['train', 'val', 'test'].includes(v.split as string) || !obj(v.labels) || !Object.values(v.labels).every(str)) {
+      throw new HypersegError('FILE_FORMAT', `${path}: volumes[${i}] must be {id, split: train|val|test, image, labels: {level: file}}, got ${JSON.stringify(v)?.slice(0, 200)}`);
+    }
+  });
+  return m as unknown as SynthManifest;
 }
 
 /** An image with its label volume, shapes checked. */

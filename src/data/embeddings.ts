@@ -15,6 +15,13 @@ export interface Embeddings {
 }
 
 export async function readEmbeddings(path: string): Promise<Embeddings> {
+  const e = await readAny(path);
+  // an empty file or array: bad data, named (it reached k-means as "dimension d must be a positive integer", a usage error)
+  if (e.n < 1 || e.d < 1) throw new HypersegError('INVALID_INPUT', `${path}: no embeddings to cluster (${e.n} points × ${e.d} dimensions)`);
+  return e;
+}
+
+async function readAny(path: string): Promise<Embeddings> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npy') {
     const a = await readNpy(path);

@@ -9,9 +9,9 @@
  */
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
@@ -24,7 +24,7 @@ import { writeNifti } from '../data/nifti.js';
 import { HypersegError, within } from '../errors.js';
 import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
-import { type SegmentSummary, segment } from './segment.js';
+import { SEGMENT_VERSION, type SegmentSummary, segment } from './segment.js';
 import { atMost, type ChildTrainOptions, type ConcurrentJob, trainConcurrently } from './concurrent.js';
 import { readRunConfig, type TrainSummary, train } from './train.js';
 
@@ -75,9 +75,26 @@ export async function quickstartSteps(backend: BackendName, engine?: Engine): Pr
   return e === 'node' || e === 'node-gpu' ? QUICKSTART_STEPS.tfjsNative : QUICKSTART_STEPS.tfjsJs;
 }
 
+/**
+ * quickstart and ablate write many entries into --out and continue what a folder holds: only a new or empty
+ * folder, or one of their own (one of `markers` in it), is taken, and never the data folder or one inside it
+ * (ablate into a training run or into its dataset wrote seven model folders and tables among its files).
+ */
+async function assertOwnFolder(out: string, command: string, markers: string[], data?: string): Promise<void> {
+  assertFolderTarget(out);
+  if (data !== undefined) {
+    const d = resolve(data);
+    if (out === d || out.startsWith(d + sep)) throw new HypersegError('INVALID_ARGUMENT', `--out ${out} is the data folder or inside it`, { suggestion: 'choose an --out outside --data' });
+  }
+  if (!existsSync(out) || (await readdir(out)).length === 0 || markers.some((m) => existsSync(join(out, m)))) return;
+  throw new HypersegError('INVALID_ARGUMENT', `--out ${out} holds other files, not the folder of an earlier ${command} (none of ${markers.join(', ')})`, {
+    suggestion: `choose a new or empty folder for ${command}; an earlier ${command} folder is continued`,
+  });
+}
+
 export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
   const out = resolve(options.out);
-  assertFolderTarget(out);
+  await assertOwnFolder(out, 'quickstart', ['quickstart.json', join('data', 'manifest.json'), join('run', 'config.json')]);
   const log = options.onLog ?? (() => undefined);
   const run = join(out, 'run');
   const resume = existsSync(join(run, 'config.json'));
@@ -255,7 +272,7 @@ const FEATURE_BASELINES = [
  */
 async function intensityBaselines(source: DataSource, out: string, todo: readonly (typeof FEATURE_BASELINES)[number][], split: Split, ks: number[], seed: number, read: ImageRead, centroid: Centroid): Promise<void> {
   const summaries = todo.map((b): SegmentSummary => ({
-    format: 'hyperseg-segmentation', version: 1,
+    format: 'hyperseg-segmentation', version: SEGMENT_VERSION,
     model: { weights: `baseline: ${b.method}`, config: resolveModelConfig({ hyperbolic: false, gyroconv: false, triplet: false, latent_dim: 1 }) },
     data: { inputs: source.inputs, kind: source.kind, split, ...(Object.keys(normaliseRead(read)).length ? { read: normaliseRead(read) } : {}) }, ks, p: 1, path: 'per-patch', backend: { backend: 'none' }, cases: [], seconds: 0, peakRssMB: 0,
     clustering: { seed, fitSample: 20_000, nInit: 5, ks, ...(centroid === 'median' ? { centroid } : {}) },
@@ -323,7 +340,7 @@ async function featureBaselines(source: DataSource, out: string, split: Split, k
 
 export async function ablate(options: AblateOptions): Promise<{ rows: AblationRow[]; table: string; report: string }> {
   const out = resolve(options.out);
-  assertFolderTarget(out);
+  await assertOwnFolder(out, 'ablate', ['ablate-budget.json', 'ablation.json'], options.data);
   const log = options.onLog ?? (() => undefined);
   // what a re-run is not given again (budget, batch, preset, seeds) is the folder's own: ablate-budget.json,
   // else (folders made before it recorded them) its table; defaults 1,500 steps of 32, small, seed 0

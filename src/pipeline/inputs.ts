@@ -17,7 +17,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
-import { bratsSplit, listBratsCases, loadBratsCase } from '../data/brats.js';
+import { bratsSplit, listBratsCases, loadBratsCase, looksLikeBratsCase } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
 import { DEFAULT_MAX_VOXELS, type NiftiHeader, type ReadOptions, labelData, readNifti, scaledData } from '../data/nifti.js';
 import type { Shape3 } from '../types.js';
@@ -93,7 +93,7 @@ export async function openData(inputs: string[], seed = 0, read: ImageRead = {})
     const dir = paths[0];
     if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read);
     const entries = await readdir(dir, { withFileTypes: true });
-    if (entries.some((e) => e.isDirectory() && (existsSync(join(dir, e.name, `${e.name}_flair.nii.gz`)) || existsSync(join(dir, e.name, `${e.name}_flair.nii`))))) {
+    if (entries.some((e) => e.isDirectory() && looksLikeBratsCase(dir, e.name))) {
       return openBrats(dir, seed, read);
     }
   }

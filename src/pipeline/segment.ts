@@ -149,6 +149,9 @@ export interface CaseOutput {
   counts: Record<string, number[]>;
 }
 
+/** The segment.json format this hyperseg writes and reads (evaluate refuses another). */
+export const SEGMENT_VERSION = 1;
+
 export interface SegmentSummary {
   format: 'hyperseg-segmentation';
   version: 1;
@@ -287,7 +290,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const path: InferencePath = options.path ?? (denseExact(cfg) ? 'dense' : 'per-patch');
   if (path === 'dense') checkDensePatch(cfg.m, p); // before a worker starts
   const summary: SegmentSummary = {
-    format: 'hyperseg-segmentation', version: 1,
+    format: 'hyperseg-segmentation', version: SEGMENT_VERSION,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg, ...(model ? { sha256: await sha256File(model.weights) } : {}) },
     data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}), ...(source.kind === 'brats' ? { splitSeed } : {}) },
     ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,

@@ -457,7 +457,8 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         const nextState = rng.state();
         if (step < cfg.steps) sampler.fill(ring[(step - start) % 2]); // the buffer not in flight
         const nonFinite = (what: string) => new HypersegError('NON_FINITE', `step ${step}: ${what}; ${lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet'}`, {
-          suggestion: 'lower the learning rate (--config with "lr") or set "grad_clip", then --resume',
+          // a resume keeps the model and its configuration, and would reach the same step again
+          suggestion: 'train a new run with a lower learning rate (--config \'{"lr": ...}\') or with "grad_clip" set (another --out, or --force)',
         });
         let r: TrainStepResult;
         try {
@@ -465,6 +466,13 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         } catch (e) {
           // the torch worker refuses the step itself (weights unchanged) and says which terms overflowed
           if (e instanceof HypersegError && e.code === 'NON_FINITE') throw nonFinite(e.message.replace(/^torch worker: train_step failed \[NON_FINITE\]: /, ''));
+          if (e instanceof HypersegError && e.code === 'WORKER_DIED') {
+            // the library's hint named TorchBackend.restart(); a run continues from its last checkpoint
+            const hint = options.resumeHint === undefined ? `hyperseg train --resume ${run}` : options.resumeHint;
+            throw new HypersegError('WORKER_DIED', `step ${step}: ${e.message}\n${lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet'}`, {
+              cause: e, suggestion: hint ? `continue with ${hint}` : e.suggestion,
+            });
+          }
           throw e;
         }
         if (![r.loss, r.elbo, r.recon, r.kl, r.triplet].every(Number.isFinite)) {

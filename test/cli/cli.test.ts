@@ -98,6 +98,19 @@ describe('hyperseg cluster', () => {
     expect(r.stderr).toMatch(/hint: pass --geometry euclidean/);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'OUT_OF_BALL' } });
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace without --verbose
+    // no points, or points of no dimension: bad data in a named file (was exit 2, "dimension d must be a positive integer")
+    for (const [name, shape] of [['empty.npy', [0, 2]], ['zero-d.npy', [200, 0]]] as const) {
+      const f = join(dir, name);
+      await writeNpy(f, new Float32Array(0), [...shape]);
+      r = hyperseg('cluster', '--embeddings', f, '--k', '3');
+      expect(r.code, name).toBe(1);
+      expect(r.stderr).toContain(`INVALID_INPUT]: ${f}: no embeddings to cluster (${shape[0]} points × ${shape[1]} dimensions)`);
+    }
+    const nan = join(dir, 'nan.npy');
+    await writeNpy(nan, Float32Array.from([0.1, 0.1, NaN, 0]), [2, 2]);
+    r = hyperseg('cluster', '--embeddings', nan, '--k', '1');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${nan}: point 1 has a non-finite coordinate`);
     const notNpy = join(dir, 'bad.npy');
     writeFileSync(notNpy, 'garbage');
     r = hyperseg('cluster', '--embeddings', notNpy, '--k', '1');

@@ -195,6 +195,86 @@ describe('evaluate --run', () => {
   }, 60_000);
 });
 
+describe('damaged or hand-edited JSON records', () => {
+  it('a manifest, segment.json or a newer segment.json is refused naming the file and field, never as a TypeError', () => {
+    const edit = (src: string, dst: string, change: (j: Record<string, unknown>) => unknown) => writeFileSync(dst, JSON.stringify(change(JSON.parse(readFileSync(src, 'utf8')) as Record<string, unknown>)));
+    // manifests: null, and a null volume entry (were "Cannot read properties of null (reading 'generator')" and "(reading 'id')", INTERNAL)
+    const ds = join(dir, 'ds-edited');
+    cpSync(data, ds, { recursive: true });
+    const manifest = join(ds, 'manifest.json');
+    const original = readFileSync(manifest, 'utf8');
+    for (const [change, message] of [
+      [() => null, /manifest\.json: not a hyperseg synth manifest/],
+      [(j: Record<string, unknown>) => ({ ...j, volumes: [null, ...(j.volumes as unknown[]).slice(1)] }), /manifest\.json: volumes\[0\] must be \{id, split: train\|val\|test, image, labels: \{level: file\}\}, got null/],
+      [(j: Record<string, unknown>) => ({ ...j, volumes: (j.volumes as Record<string, unknown>[]).map((v, i) => (i === 1 ? { ...v, image: null } : v)) }), /manifest\.json: volumes\[1\] must be/],
+    ] as const) {
+      writeFileSync(manifest, original);
+      edit(manifest, manifest, change);
+      const r = hyperseg('train', '--data', ds, '--out', join(dir, 'run-edited'), '--steps', '1');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/Cannot read properties|TypeError|INTERNAL/);
+    }
+    expect(existsSync(join(dir, 'run-edited'))).toBe(false);
+    // segment.json
+    const seg = join(dir, 'seg-edited');
+    const s = hyperseg('segment', '--model', run, '--input', data, '--out', seg, '--k', '2', '--split', 'all', '--no-pictures');
+    expect(s.code, s.stderr).toBe(0);
+    const summary = join(seg, 'segment.json');
+    const kept = readFileSync(summary, 'utf8');
+    for (const [change, code, message] of [
+      [() => null, 'FILE_FORMAT', /segment\.json: not a hyperseg segmentation summary/],
+      [(j: Record<string, unknown>) => ({ ...j, cases: [null] }), 'FILE_FORMAT', /segment\.json: cases\[0\] must be \{id, labels: \{k: file\}, \.\.\.\}, got null/],
+      [(j: Record<string, unknown>) => ({ ...j, data: null }), 'FILE_FORMAT', /segment\.json: data must hold the input paths/],
+      // a newer format was scored silently
+      [(j: Record<string, unknown>) => ({ ...j, version: 99 }), 'UNSUPPORTED', /segment\.json: segmentation summary version 99; this hyperseg reads version 1/],
+    ] as const) {
+      writeFileSync(summary, kept);
+      edit(summary, summary, change);
+      const r = hyperseg('evaluate', '--run', seg, '--json');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code } });
+    }
+  }, 120_000);
+
+  it('ablate and quickstart take only a new, empty or their own folder, never the data folder or one inside it', () => {
+    // into a training run: seven model folders and the tables were written among its files before
+    const before = readdirSync(run).sort();
+    const r = hyperseg('ablate', '--data', data, '--out', run, '--steps', '1', '--batch', '4');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--out ${run} holds other files, not the folder of an earlier ablate (none of ablate-budget.json, ablation.json)`);
+    expect(readdirSync(run).sort()).toEqual(before);
+    for (const out of [data, join(data, 'abl')]) {
+      const inside = hyperseg('ablate', '--data', data, '--out', out, '--steps', '1');
+      expect(inside.code).toBe(2);
+      expect(inside.stderr).toMatch(/is the data folder or inside it/);
+    }
+    expect(existsSync(join(data, 'abl'))).toBe(false);
+    const q = hyperseg('quickstart', '--out', run, '--steps', '1');
+    expect(q.code).toBe(2);
+    expect(q.stderr).toMatch(/holds other files, not the folder of an earlier quickstart/);
+    expect(readdirSync(run).sort()).toEqual(before);
+  });
+
+  it('a BraTS case folder without its FLAIR image is named; a NaN in a label file is called damage', async () => {
+    const b = join(dir, 'brats-noflair');
+    expect(hyperseg('synth', '--kind', 'brats-phantom', '--count', '2', '--shape', '32x32x24', '--out', b).code).toBe(0);
+    const id = readdirSync(b).filter((n) => !n.startsWith('.') && !n.endsWith('.json') && !n.endsWith('.png')).sort()[0];
+    rmSync(join(b, id, `${id}_flair.nii.gz`));
+    // was "no NIfTI images" with one case left, the case skipped silently with two
+    const r = hyperseg('segment', '--model', run, '--input', b, '--out', join(dir, 'seg-noflair'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(b, id)}: a BraTS case without its FLAIR image (${id}_flair.nii.gz)`);
+    const nan = join(dir, 'nan-labels.nii.gz');
+    await writeNifti(nan, { shape: [4, 4, 4], data: new Float32Array(64).fill(NaN) });
+    const e = hyperseg('evaluate', '--pred', nan, '--truth', nan);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/NON_FINITE[^]*hint: label volumes hold whole class numbers: this file is damaged, or is an image rather than labels/);
+    expect(e.stderr).not.toMatch(/--non-finite/); // evaluate has no such flag
+  }, 60_000);
+});
+
 describe('segment (library)', () => {
   it('stopped by its signal: INTERRUPTED, and the output folder as it was', async () => {
     const out = join(dir, 'seg-stopped');
