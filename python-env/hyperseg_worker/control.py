@@ -39,10 +39,20 @@ def import_checkpoint(src: str, dst: str, config_json: str) -> str:
 
     from .model import ModelConfig, HyperbolicVAE
 
+    import inspect
+    import pickle
+
+    # Only torch's weights-only unpickler, never a full unpickle: a .pt file is a pickle, and a full load
+    # runs whatever code the file names. (A fallback on TypeError did exactly that, because the weights-only
+    # unpickler itself raises TypeError for some crafted files.)
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise ValueError(f"{src}: this torch ({torch.__version__}) cannot load .pt files without running the code "
+                         "they may carry (no weights_only); convert the file with torch >= 1.13 to safetensors")
     try:
         obj = torch.load(src, map_location="cpu", weights_only=True)
-    except TypeError:  # torch without weights_only
-        obj = torch.load(src, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, TypeError, ValueError, AttributeError, EOFError) as e:
+        raise ValueError(f"{src}: not a plain state_dict that loads without running code ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); only tensors, dicts and lists are accepted") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

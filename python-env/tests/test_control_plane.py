@@ -36,6 +36,37 @@ def test_import_checkpoint_refuses_a_mismatched_state_dict(tmp_path, hyperseg):
     assert r.returncode == 1 and "no such file" in r.stderr
 
 
+def _code_carrying_pt(path, marker):
+    """A .pt file whose pickle first makes torch's weights-only unpickler raise TypeError (BUILD of an
+    OrderedDict with a (None, dict) state), then calls os.system: a full unpickle runs it."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    torch.save({"a": torch.zeros(1)}, buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    cmd = f"touch {marker}".encode()
+    payload = (b"\x80\x02" + b"ccollections\nOrderedDict\n" + b")R"
+               + b"N}X\x01\x00\x00\x00xK\x01s\x86b"
+               + b"0" + b"cposix\nsystem\n" + b"X" + len(cmd).to_bytes(4, "little") + cmd + b"\x85R0"
+               + b"}.")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as out:
+        for n in src.namelist():
+            out.writestr(n, payload if n.endswith("data.pkl") else src.read(n))
+
+
+def test_import_checkpoint_never_runs_code_from_the_file(tmp_path, hyperseg):
+    # the fallback to a full torch.load on TypeError ran this file's os.system call
+    pt = tmp_path / "evil.pt"
+    marker = tmp_path / "ran"
+    _code_carrying_pt(pt, marker)
+    r = hyperseg("import-checkpoint", pt, "--out", tmp_path / "w.safetensors", expect_ok=False)
+    assert r.returncode == 1
+    assert "not a plain state_dict that loads without running code" in r.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "w.safetensors").exists()
+
+
 def test_doctor_reports_python_torch_and_the_worker_round_trip(hyperseg):
     r = hyperseg("doctor", "--json")
     assert r["ok"] is True

@@ -35,14 +35,15 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * The dense path puts every voxel's window on one resampled grid: m/p an integer and m − m/p even
- * (p = 1 or 5 for m = 10). Throws naming the sizes that work, and the per-patch path, which takes any p.
+ * The dense path puts every voxel's window on one resampled grid, slid with stride m/p: m/p an integer
+ * (p = 1, 2, 5 or 10 for m = 10; when m − m/p is odd the grid is shifted by half a sample, see
+ * gridWindowOrigin). Throws naming the sizes that work, and the per-patch path, which takes any p.
  */
 export function checkDensePatch(m: number, p: number): void {
-  if (Number.isInteger(m / p) && (m - m / p) % 2 === 0) return;
-  const ok = Array.from({ length: m }, (_, i) => i + 1).filter((q) => Number.isInteger(m / q) && (m - m / q) % 2 === 0);
-  throw new HypersegError('INVALID_ARGUMENT', `the dense path cannot use --patch ${p} with this model (m = ${m}): it needs m/p an integer with m − m/p even`, {
-    suggestion: `use --patch ${ok.join(' or ')}, or --path per-patch (any p, slower)`,
+  if (Number.isInteger(m / p)) return;
+  const ok = Array.from({ length: m }, (_, i) => i + 1).filter((q) => Number.isInteger(m / q));
+  throw new HypersegError('INVALID_ARGUMENT', `the dense path cannot use --patch ${p} with this model (m = ${m}): it needs m/p an integer`, {
+    suggestion: `use --patch ${ok.length > 1 ? `${ok.slice(0, -1).join(', ')} or ${ok[ok.length - 1]}` : ok[0]}, or --path per-patch (any p, slower)`,
   });
 }
 

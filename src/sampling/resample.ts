@@ -202,7 +202,8 @@ export function voxelBox(vx: number, vy: number, vz: number, p: number): Box {
 
 /**
  * The whole volume resampled with step p/m (scale m/p) over the sample range [lo, hi) per axis,
- * sample J at centre coordinate (J + 0.5)·p/m − 0.5. The range may extend past the volume (edge
+ * sample J at centre coordinate (J + 0.5)·p/m − 0.5 (J and lo may be half-integers: a grid shifted by half a
+ * sample; hi − lo is an integer). The range may extend past the volume (edge
  * padding) so that every voxel's window is inside it. Returns the samples (x fastest), their shape
  * and `lo`.
  */
@@ -211,7 +212,7 @@ export function resampleVolume(
 ): { data: Float32Array; shape: [number, number, number]; lo: readonly [number, number, number] } {
   const step = p / m;
   const shape: [number, number, number] = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
-  if (shape.some((s) => !Number.isInteger(s) || s < 1)) throw new HypersegError('INVALID_ARGUMENT', `resample range must be non-empty integers, got [${lo}] to [${hi}]`);
+  if (shape.some((s) => !Number.isInteger(s) || s < 1)) throw new HypersegError('INVALID_ARGUMENT', `resample range must be non-empty, a whole number of samples a side, got [${lo}] to [${hi}]`);
   const count = shape[0] * shape[1] * shape[2];
   const t = [axisTable(shape[0]), axisTable(shape[1]), axisTable(shape[2])];
   for (let a = 0; a < 3; a++) fillAxisOnGrid(t[a], lo[a], step, shape[a], grid.shape[a]);
@@ -220,22 +221,28 @@ export function resampleVolume(
   return { data, shape, lo };
 }
 
-/** J₀ = (v + 0.5 − p/2)·m/p when it is an integer (to 1e-9), else null. */
+/**
+ * J₀ = (v + 0.5 − p/2)·m/p when it is a multiple of ½ (to 1e-9), else null. With m/p an integer it always is:
+ * an integer when m − m/p is even (p = 5, m = 10), else an integer + ½ (p = 10, m = 10: every window is
+ * centred between two samples of the unshifted grid, so the grid itself is shifted by half a sample).
+ * Half-integers are exact in floating point, so sample positions computed from J₀ agree bit for bit
+ * between the per-patch and the dense path.
+ */
 export function gridWindowOrigin(v: number, p: number, m: number): number | null {
   const j0 = ((v + 0.5 - p / 2) * m) / p;
-  const r = Math.round(j0);
+  const r = Math.round(2 * j0) / 2;
   return Math.abs(j0 - r) <= 1e-9 ? r : null;
 }
 
 /**
- * Index J₀ of the first sample of voxel v's window in the whole-volume resampling with step p/m:
- * J₀ = (v + 0.5 − p/2)·m/p. Throws unless it is an integer (the condition under which the dense path
- * reproduces per-patch inference exactly).
+ * Origin J₀ = (v + 0.5 − p/2)·m/p of voxel v's window in the whole-volume resampling with step p/m (a
+ * multiple of ½: see gridWindowOrigin). Throws unless it lies on that half-sample lattice, the condition
+ * under which the dense path reproduces per-patch inference exactly.
  */
 export function denseWindowOrigin(v: number, p: number, m: number): number {
   const r = gridWindowOrigin(v, p, m);
   if (r === null) {
-    throw new HypersegError('INVALID_ARGUMENT', `patch size p = ${p} and model input m = ${m} do not put voxel windows on the resampled grid (J₀ = ${((v + 0.5 - p / 2) * m) / p} for voxel ${v}); use m/p an integer with m − m/p even, e.g. p = 5, m = 10`);
+    throw new HypersegError('INVALID_ARGUMENT', `patch size p = ${p} and model input m = ${m} do not put voxel windows on the resampled grid (J₀ = ${((v + 0.5 - p / 2) * m) / p} for voxel ${v}); use m/p an integer, e.g. p = 5 or 10 for m = 10`);
   }
   return r;
 }

@@ -176,7 +176,7 @@ describe('evaluate --run', () => {
     expect(e.stdout).toMatch(/nothing to score: the truth has 2, 4, 8 classes, and the volumes were clustered with k = 3: segment again with --k 2,4,8/);
     const patch = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-p4'), '--patch', '4', '--split', 'all');
     expect(patch.code).toBe(2);
-    expect(patch.stderr).toMatch(/the dense path cannot use --patch 4 with this model \(m = 10\)[^]*hint: use --patch 1 or 5, or --path per-patch/);
+    expect(patch.stderr).toMatch(/the dense path cannot use --patch 4 with this model \(m = 10\): it needs m\/p an integer[^]*hint: use --patch 1, 2, 5 or 10, or --path per-patch/);
     expect(existsSync(join(dir, 'seg-p4'))).toBe(false);
     const preset = hyperseg('segment', '--model', run, '--input', data, '--out', join(dir, 'seg-valid'), '--preset', 'valid', '--split', 'all');
     expect(preset.code).toBe(2); // it was ignored before

@@ -101,7 +101,8 @@ describe('resampling convention', () => {
 });
 
 describe('per-voxel patches equal windows of the once-resampled volume (the dense path is exact)', () => {
-  for (const [p, m] of [[5, 10], [3, 9], [5, 5], [2, 8]] as [number, number][]) {
+  // [10, 10] and [2, 10]: m − m/p odd, windows on a grid shifted by half a sample
+  for (const [p, m] of [[5, 10], [3, 9], [5, 5], [2, 8], [10, 10], [2, 10]] as [number, number][]) {
     it(`p = ${p}, m = ${m}`, () => {
       const rng = new Rng(p * 100 + m);
       const shape: [number, number, number] = [9, 7, 6];
@@ -132,6 +133,8 @@ describe('per-voxel patches equal windows of the once-resampled volume (the dens
 
   it('window origins: p = 5, m = 10 gives J₀ = 2v − 4; incompatible p, m are refused by name', () => {
     for (let v = 0; v < 20; v++) expect(denseWindowOrigin(v, 5, 10)).toBe(2 * v - 4);
+    for (let v = 0; v < 20; v++) expect(denseWindowOrigin(v, 10, 10)).toBe(v - 4.5); // (v + 0.5 − 5)·1
+    for (let v = 0; v < 20; v++) expect(denseWindowOrigin(v, 2, 10)).toBe(5 * v - 2.5); // (v + 0.5 − 1)·5
     expect(() => denseWindowOrigin(3, 4, 10)).toThrow(/do not put voxel windows on the resampled grid/);
   });
 
