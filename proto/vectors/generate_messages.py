@@ -29,6 +29,46 @@ def case(name, env, tensors):
     }
 
 
+def tensor_frame(name, values, shape_meta, fake_length=None):
+    """One tensor frame written by pyarrow with `shape_meta` as its shape metadata (any JSON), and, with
+    `fake_length`, the record batch's and field node's length rewritten to it (the data buffer unchanged)."""
+    import pyarrow as pa
+
+    arr = pa.array(values)
+    field = pa.field(name, arr.type, nullable=False, metadata={"shape": json.dumps(shape_meta)})
+    schema = pa.schema([field])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema) as w:
+        w.write_batch(pa.record_batch([arr], schema=schema))
+    frame = bytearray(sink.getvalue().to_pybytes())
+    if fake_length is not None:
+        body = frame.find(np.asarray(values).tobytes())
+        old, new = len(values).to_bytes(8, "little"), fake_length.to_bytes(8, "little")
+        count = 0
+        i = frame.find(old, 0, body)
+        while i != -1:  # the batch length and the field node's length, both in the metadata before the body
+            frame[i:i + 8] = new
+            count += 1
+            i = frame.find(old, i + 8, body)
+        assert count >= 2, count
+    return base64.b64encode(bytes(frame)).decode()
+
+
+def rejects():
+    """Tensor frames every decoder must refuse with BAD_TENSOR (and never read past its buffer)."""
+    values = np.arange(258, dtype=np.float32)
+    return [
+        {"name": "record batch longer than its data buffer", "code": "BAD_TENSOR",
+         "frame": tensor_frame("patches", values, [4000], fake_length=4000)},
+        {"name": "a 5-D shape whose length the batch claims over 258 values", "code": "BAD_TENSOR",
+         "frame": tensor_frame("patches", values, [1000000, 1, 10, 10, 10], fake_length=10 ** 9)},
+        {"name": "shape entries that are booleans", "code": "BAD_TENSOR",
+         "frame": tensor_frame("patches", np.zeros(1, dtype=np.float32), [True])},
+        {"name": "a shape whose product overflows 64 bits, over an empty column", "code": "BAD_TENSOR",
+         "frame": tensor_frame("patches", np.zeros(0, dtype=np.float32), [2 ** 32, 2 ** 32])},
+    ]
+
+
 def main():
     rng = np.random.default_rng(20211206)
     cases = [
@@ -48,7 +88,7 @@ def main():
         }),
         case("error reply", {"v": 1, "id": 9, "ok": False, "error": {"code": "BAD_SHAPE", "message": "patches must be [B, 1, 10, 10, 10], got [4, 10, 10, 10]"}}, {}),
     ]
-    json.dump({"protocol": 1, "generator": "proto/vectors/generate_messages.py (pyarrow)", "cases": cases}, sys.stdout, indent=1)
+    json.dump({"protocol": 1, "generator": "proto/vectors/generate_messages.py (pyarrow)", "cases": cases, "rejects": rejects()}, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 

@@ -43,6 +43,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# Largest sizes a model configuration may ask for (the same in src/backends/config.ts): far above any
+# model trained here, low enough that a typo cannot ask for petabytes.
+MAX_SIZES = {"m": 128, "latent_dim": 1024, "kernel": 15, "padding": 16, "samples": 256, "enc_channels": 4096, "strides": 8}
+
+
 @dataclass
 class ModelConfig:
     preset: str = "small"
@@ -101,6 +106,13 @@ class ModelConfig:
             raise ValueError(f"enc_channels ({len(self.enc_channels)}) and strides ({len(self.strides)}) must have the same length")
         if self.latent_dim < 1 or self.m < 2 or self.samples < 1 or self.curvature <= 0:
             raise ValueError("latent_dim >= 1, m >= 2, samples >= 1 and curvature > 0 are required")
+        # upper bounds (the TypeScript twin's MAX_SIZES): m = 100000 asked the allocator for 2.5e17 bytes
+        for key, most in MAX_SIZES.items():
+            v = getattr(self, key)
+            if any(x > most for x in (v if isinstance(v, list) else [v])):
+                raise ValueError(f"{key} must be at most {most}{' each' if isinstance(v, list) else ''}, got {v}")
+        if len(self.enc_channels) > 16:
+            raise ValueError(f"enc_channels: at most 16 layers, got {len(self.enc_channels)}")
         if self.gyroconv and not self.hyperbolic:
             raise ValueError("gyroconv needs a hyperbolic latent space")
         if self.iwae and self.autoencoder:

@@ -6,6 +6,7 @@ Decoding is zero-copy: Arrow buffers over the received ZeroMQ frames, viewed as 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +46,7 @@ def decode_envelope(frame) -> dict:
     rid = env.get("id", 0)
     if not isinstance(rid, int) or isinstance(rid, bool) or not 0 <= rid < 2 ** 32:
         raise ProtocolError("BAD_MESSAGE", f"id must be an integer in [0, 2^32), got {rid!r}")
-    if env.get("v") != VERSION:
+    if env.get("v") != VERSION or isinstance(env.get("v"), bool):  # True == 1 in Python
         raise ProtocolError("BAD_VERSION", f"protocol version mismatch: message has v={env.get('v')!r}, this worker speaks v={VERSION}", rid)
     names = env.get("tensors", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -87,7 +88,8 @@ def decode_tensor(frame, max_bytes: int | None = None) -> tuple[str, np.ndarray]
     meta = field.metadata or {}
     try:
         shape = json.loads(meta[b"shape"])
-        assert isinstance(shape, list) and all(isinstance(s, int) and s >= 0 for s in shape)
+        # bool is an int in Python ([true] reshaped into a TypeError, INTERNAL)
+        assert isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape)
     except Exception:
         raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: missing or invalid 'shape' metadata") from None
     col = batches[0].column(0)
@@ -95,9 +97,19 @@ def decode_tensor(frame, max_bytes: int | None = None) -> tuple[str, np.ndarray]
         raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: nulls are not allowed")
     if str(col.type) not in ARROW_TO_NAME:
         raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: type {col.type} is not one of {', '.join(DTYPES)}")
-    n = int(np.prod(shape)) if shape else 1
+    n = math.prod(shape)  # exact: np.prod overflowed int64 to 0 for [2**32, 2**32], and an empty column passed
     if len(col) != n:
         raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: shape {shape} needs {n} values, the column has {len(col)}")
+    # the record batch's length is the sender's word: check that the data buffer holds it (an inflated length
+    # read past the frame, returning heap memory or crashing the worker)
+    try:
+        batches[0].validate(full=True)
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: the record batch does not hold its {len(col)} values: {e}") from None
+    data = col.buffers()[1]
+    need = (col.offset + len(col)) * np.dtype(ARROW_TO_NAME[str(col.type)]).itemsize
+    if data is None or data.size < need:
+        raise ProtocolError("BAD_TENSOR", f"tensor {field.name}: data buffer of {0 if data is None else data.size} bytes, {len(col)} values need {need}")
     arr = col.to_numpy(zero_copy_only=True).reshape(shape)
     return field.name, arr
 

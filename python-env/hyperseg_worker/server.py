@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -44,6 +45,23 @@ def check_endpoint(endpoint: str, allow_remote: bool) -> None:
             return
         raise SystemExit(f"hyperseg worker: refusing to bind {endpoint}: not loopback; pass --allow-remote with --curve-secret-key to serve other hosts")
     raise SystemExit(f"hyperseg worker: unsupported endpoint {endpoint!r}; use ipc://PATH or tcp://127.0.0.1:PORT")
+
+
+def int_arg(args, key, default, lo, hi):
+    """An integer argument in [lo, hi] (not a bool, a float or a string), else BAD_MESSAGE naming it: a seed of
+    "x" or a batch of -1 reached torch and came back as INTERNAL."""
+    v = args.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ProtocolError("BAD_MESSAGE", f"{key} must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def float_arg(args, key, default, lo, hi):
+    """A finite number in [lo, hi], else BAD_MESSAGE (json.loads accepts NaN and Infinity)."""
+    v = args.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        raise ProtocolError("BAD_MESSAGE", f"{key} must be a finite number in [{lo}, {hi}], got {v!r}")
+    return float(v)
 
 
 class Worker:
@@ -96,9 +114,12 @@ class Worker:
         return {"pong": True, "time": time.time()}, {}
 
     def op_init(self, args, tensors):
-        seed = int(args.get("seed", 0))
+        seed = int_arg(args, "seed", 0, 0, 2 ** 63 - 2)
+        config = args.get("config") or {}
+        if not isinstance(config, dict):
+            raise ProtocolError("BAD_CONFIG", f"config must be an object, got {type(config).__name__}")
         try:
-            model, opt, cfg = build_model(args.get("config") or {}, seed)
+            model, opt, cfg = build_model(config, seed)
         except (ValueError, TypeError) as e:
             raise ProtocolError("BAD_CONFIG", str(e)) from None
         self.model, self.opt, self.cfg = model.to(self.device), None, cfg
@@ -155,6 +176,9 @@ class Worker:
                 mu = self.model.encode_dense(vol, stride, origin, out_shape)
             except ValueError as e:
                 raise ProtocolError("BAD_CONFIG", str(e)) from None
+            except RuntimeError as e:  # a volume too small for its windows (conv3d's own message was all it said, as INTERNAL)
+                raise ProtocolError("BAD_SHAPE", f"volume {list(vol.shape)} does not hold {list(out_shape)} windows at stride {stride} "
+                                                 f"from origin {origin}: {str(e).splitlines()[0]}") from None
         if tuple(mu.shape[:3]) != out_shape:
             raise ProtocolError("BAD_SHAPE", f"volume {list(vol.shape)} yields {list(mu.shape[:3])} windows, fewer than out_shape {list(out_shape)}")
         return {"seconds": time.perf_counter() - t0}, {"mu": mu.contiguous().cpu().numpy()}
@@ -174,6 +198,12 @@ class Worker:
         for k, v in tensors.items():
             if tuple(v.shape) != tuple(sd[k].shape):
                 raise ProtocolError("BAD_SHAPE", f"weight '{k}' must have shape {list(sd[k].shape)}, got {list(v.shape)}")
+            # as every other input: a float dtype and finite values (uint8 weights were cast silently, and NaN
+            # weights made every later encode return NaN)
+            if v.dtype not in (np.float32, np.float64):
+                raise ProtocolError("BAD_SHAPE", f"weight '{k}' must be float32 (or float64), got {v.dtype}")
+            if not np.isfinite(v).all():
+                raise ProtocolError("NON_FINITE", f"weight '{k}' holds {int((~np.isfinite(v)).sum())} NaN or Inf value(s)")
         self.model.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in tensors.items()})
         return {"loaded": len(tensors)}, {}
 
@@ -203,7 +233,7 @@ class Worker:
         """`steps` train steps on one random batch of `batch` triplets, in a plain Python loop (the
         baseline for the orchestration overhead of TypeScript-driven training)."""
         self.need_model()
-        steps, b = int(args.get("steps", 10)), int(args.get("batch", 32))
+        steps, b = int_arg(args, "steps", 10, 1, 100_000), int_arg(args, "batch", 32, 1, 65_536)
         m = self.cfg.m
         g = torch.Generator().manual_seed(0)
         x = [torch.randn(b, 1, m, m, m, generator=g).to(self.device) for _ in range(3)]
@@ -273,7 +303,7 @@ class Worker:
             raise ProtocolError("BAD_MESSAGE", f"already rank {dist.get_rank()} of a group of {dist.get_world_size()}")
         backend = "nccl" if self.device.type == "cuda" else "gloo"
         try:
-            dist.init_process_group(backend, init_method=init, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=float(args.get("timeout", 60))))
+            dist.init_process_group(backend, init_method=init, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=float_arg(args, "timeout", 60, 1, 86_400)))
         except RuntimeError as e:
             raise ProtocolError("INTERNAL", f"rendezvous at {init} failed: {e}") from None
         self.world = world

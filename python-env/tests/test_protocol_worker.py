@@ -20,6 +20,17 @@ from hyperseg_worker.protocol import ProtocolError, decode_message, encode_messa
 from hyperseg_worker.server import Worker
 
 GOLDEN = json.loads((ROOT / "proto" / "vectors" / "messages.json").read_text())["cases"]
+REJECTS = json.loads((ROOT / "proto" / "vectors" / "messages.json").read_text())["rejects"]
+
+
+@pytest.mark.parametrize("case", REJECTS, ids=[c["name"] for c in REJECTS])
+def test_malformed_tensor_frames_are_refused_without_reading_past_them(case):
+    # an inflated batch length was read past the frame: heap memory came back as values, or the worker died
+    from hyperseg_worker.protocol import decode_tensor
+
+    with pytest.raises(ProtocolError) as e:
+        decode_tensor(base64.b64decode(case["frame"]))
+    assert e.value.code == case["code"]
 
 
 def test_golden_messages_decode_to_their_values():
@@ -66,6 +77,13 @@ def test_messages_written_by_the_typescript_codec_decode_here(tmp_path):
     ([json.dumps({"v": 1, "id": 5, "op": "encode", "tensors": ["x"]}).encode(), b"garbage"], "BAD_TENSOR"),
     ([json.dumps({"v": 1, "id": 5, "op": "encode"}).encode()], "NOT_INITIALISED"),
     ([b"x" * 70000], "TOO_LARGE"),
+    ([json.dumps({"v": True, "id": 5, "op": "ping"}).encode()], "BAD_VERSION"),
+    # arguments of the wrong type or range: BAD_MESSAGE / BAD_CONFIG naming them (they came back as INTERNAL)
+    ([json.dumps({"v": 1, "id": 5, "op": "init", "args": {"seed": "x"}}).encode()], "BAD_MESSAGE"),
+    ([json.dumps({"v": 1, "id": 5, "op": "init", "args": {"seed": 1.5}}).encode()], "BAD_MESSAGE"),
+    ([json.dumps({"v": 1, "id": 5, "op": "init", "args": {"config": {"m": 100000}}}).encode()], "BAD_CONFIG"),
+    ([json.dumps({"v": 1, "id": 5, "op": "init", "args": {"config": {"enc_channels": [8, 16, 16, 100000]}}}).encode()], "BAD_CONFIG"),
+    ([json.dumps({"v": 1, "id": 5, "op": "init", "args": {"config": [1]}}).encode()], "BAD_CONFIG"),
 ])
 def test_bad_messages_get_error_replies(frames, code):
     reply = Worker("cpu", 1, 2 ** 20).handle(frames)
@@ -148,6 +166,20 @@ def test_worker_end_to_end_over_zeromq(tmp_path):
         k0 = next(iter(w))
         env, _ = call("set_weights", tensors={**w, k0: np.zeros((1, 2), np.float32)})
         assert env["error"]["code"] == "BAD_SHAPE"
+        # NaN weights made every later encode return NaN; uint8 weights were cast silently
+        poisoned = w[k0].copy()
+        poisoned.flat[0] = np.nan
+        env, _ = call("set_weights", tensors={**w, k0: poisoned})
+        assert env["error"]["code"] == "NON_FINITE" and k0 in env["error"]["message"]
+        env, _ = call("set_weights", tensors={**w, k0: w[k0].astype(np.uint8)})
+        assert env["error"]["code"] == "BAD_SHAPE" and "float32" in env["error"]["message"]
+        env, out = call("encode", tensors={"patches": a})
+        assert env["ok"] and np.isfinite(out["mu"]).all()  # the refused weights were not loaded
+        # wrong-typed arguments and a volume too small for its windows: named, not INTERNAL
+        env, _ = call("bench_train", {"batch": -1})
+        assert env["error"]["code"] == "BAD_MESSAGE" and "batch" in env["error"]["message"]
+        env, _ = call("encode_volume", {"stride": 2, "origin": 0, "out_shape": [4, 4, 4]}, tensors={"volume": np.zeros((6, 6, 6), np.float32)})
+        assert env["error"]["code"] == "BAD_SHAPE", env
         env, _ = call("shutdown")
         assert env["result"]["bye"]
         assert proc.wait(timeout=10) == 0

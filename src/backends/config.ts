@@ -83,6 +83,9 @@ const INTEGER_AT_LEAST: Partial<Record<keyof ResolvedConfig, number>> = { m: 2, 
 const POSITIVE: (keyof ResolvedConfig)[] = ['curvature', 'lr', 'min_scale'];
 const NON_NEGATIVE: (keyof ResolvedConfig)[] = ['beta', 'alpha', 'free_bits', 'leaky_slope'];
 
+/** Largest sizes a configuration may ask for (the same in python-env/hyperseg_worker/model.py: MAX_SIZES). */
+const MAX_SIZES: Partial<Record<keyof ResolvedConfig, number>> = { m: 128, latent_dim: 1024, kernel: 15, padding: 16, samples: 256, enc_channels: 4096, strides: 8 };
+
 function checkTypes(config: ModelConfig): void {
   const bad = (key: string, want: string, value: unknown) => new HypersegError('INVALID_ARGUMENT', `model config: ${key} must be ${want}, got ${JSON.stringify(value)}`);
   for (const [key, value] of Object.entries(config) as [keyof ResolvedConfig, unknown][]) {
@@ -102,6 +105,11 @@ function checkTypes(config: ModelConfig): void {
     } else if (typeof def === 'boolean') {
       if (typeof value !== 'boolean') throw bad(key, 'true or false', value);
     }
+    const most = MAX_SIZES[key];
+    if (most !== undefined && (Array.isArray(value) ? value : [value]).some((v) => (v as number) > most)) {
+      throw bad(key, Array.isArray(value) ? `a list of integers ≤ ${most}` : `an integer ≤ ${most}`, value);
+    }
+    if (key === 'enc_channels' && Array.isArray(value) && value.length > 16) throw bad(key, 'a list of at most 16 layers', value);
   }
 }
 

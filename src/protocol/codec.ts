@@ -126,9 +126,16 @@ export function decodeTensor(frame: Uint8Array): Tensor {
     throw bad('BAD_TENSOR', `tensor ${field.name}: missing or invalid 'shape' metadata`);
   }
   const n = numel(shape);
-  if (col.length !== n) throw bad('BAD_TENSOR', `tensor ${field.name}: shape [${shape.join(', ')}] needs ${n} values, the column has ${col.length}`);
+  if (!Number.isSafeInteger(n) || col.length !== n) throw bad('BAD_TENSOR', `tensor ${field.name}: shape [${shape.join(', ')}] needs ${n} values, the column has ${col.length}`);
   if (col.nullCount > 0) throw bad('BAD_TENSOR', `tensor ${field.name}: nulls are not allowed`);
-  const data = n === 0 ? new CTOR[dtype](0) : (col.data[0].values as TypedArray).subarray(0, n);
+  // the batch's length is the sender's word: the data buffer must hold it (subarray cut a short one silently,
+  // and a [4000] tensor came back with 258 values)
+  const part = col.data[0];
+  const values = n === 0 ? null : (part.values as TypedArray);
+  if (values !== null && values.length < part.offset + n) {
+    throw bad('BAD_TENSOR', `tensor ${field.name}: the record batch says ${n} values, its data buffer holds ${values.length - part.offset}`);
+  }
+  const data = values === null ? new CTOR[dtype](0) : values.subarray(part.offset, part.offset + n);
   return { name: field.name, dtype, shape, data };
 }
 

@@ -131,6 +131,48 @@ describe('torch backend: a real worker over ZeroMQ', () => {
   }, 180_000);
 });
 
+describe('torch backend: a remote worker whose connection is lost', () => {
+  it('a worker killed mid-request fails it at once as WORKER_DIED (not a 600 s TIMEOUT), and a later request after the reconnect grace', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
+    });
+    const endpoint = `tcp://127.0.0.1:${port}`;
+    const { workerPython, workerPythonPath } = await import('../../src/backends/torch/process.js');
+    const { WorkerClient } = await import('../../src/backends/torch/client.js');
+    const child = spawn(workerPython(), ['-m', 'hyperseg_worker.server', '--endpoint', endpoint, '--threads', '1'], {
+      env: { ...process.env, PYTHONPATH: workerPythonPath() }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((res, rej) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes(`READY ${endpoint}`)) res();
+      });
+      child.on('exit', () => rej(new Error(`worker exited: ${out}`)));
+    });
+    // no `died` promise: what --workers gives the client; the timeout far beyond the test's
+    const client = new WorkerClient(endpoint, { timeoutMs: 600_000, reconnectMs: 1500 });
+    try {
+      await client.request('init', { config: { preset: 'small' }, seed: 0 });
+      const busy = client.request('bench_train', { steps: 100_000, batch: 64 });
+      await new Promise((r) => setTimeout(r, 1000));
+      const t0 = Date.now();
+      child.kill('SIGKILL');
+      await expect(busy).rejects.toMatchObject({ code: 'WORKER_DIED', message: expect.stringMatching(new RegExp(`lost the connection to the torch worker at ${endpoint} during 'bench_train'`)) });
+      const failedAfter = Date.now() - t0;
+      expect(failedAfter).toBeLessThan(60_000); // the request timeout is 600 s
+      await expect(client.request('hello')).rejects.toMatchObject({ code: 'WORKER_DIED', message: expect.stringMatching(/is unreachable: its connection was lost \d+ s ago and has not come back \(before 'hello'\)/) });
+    } finally {
+      client.close();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
 describe('torch backend: a pool of workers', () => {
   it('trains on the primary, copies weights to the others, and splits encoding across them with the same result', async () => {
     const pool = await TorchBackend.start({ localWorkers: 2, threads: 1 });

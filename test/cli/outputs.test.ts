@@ -49,6 +49,10 @@ describe('model configuration values', () => {
       [{ free_bits: -1 }, /free_bits must be a finite number ≥ 0, got -1/],
       [{ hyperbolic: false, gyroconv: false, autoencoder: true, free_bits: 1 }, /kl_warmup and free_bits act on the KL term; an autoencoder has none/],
       [{ samples: 2, iwae: true, free_bits: 1 }, /the IWAE bound has no separate one/],
+      // upper bounds, as the worker's (an m of 100000 reached torch's allocator)
+      [{ m: 100000 }, /m must be an integer ≤ 128, got 100000/],
+      [{ enc_channels: [8, 16, 16, 100000] }, /enc_channels must be a list of integers ≤ 4096, got \[8,16,16,100000\]/],
+      [{ latent_dim: 5000 }, /latent_dim must be an integer ≤ 1024, got 5000/],
     ];
     for (const [config, message] of cases) expect(() => resolveModelConfig(config), JSON.stringify(config)).toThrow(message);
     expect(resolveModelConfig({ lr: 5e-4, grad_clip: 1, latent_dim: 4, beta: 0, hyperbolic: false, gyroconv: false, enc_channels: [4, 8, 8, 16] })).toMatchObject({ lr: 5e-4, latent_dim: 4 });

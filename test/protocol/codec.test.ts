@@ -8,10 +8,17 @@ interface GoldenCase {
   tensors: { name: string; dtype: string; shape: number[]; values: number[] }[];
   frames: string[];
 }
-const golden = JSON.parse(readFileSync(new URL('../../proto/vectors/messages.json', import.meta.url), 'utf8')) as { cases: GoldenCase[] };
+const golden = JSON.parse(readFileSync(new URL('../../proto/vectors/messages.json', import.meta.url), 'utf8')) as { cases: GoldenCase[]; rejects: { name: string; code: string; frame: string }[] };
 const CTOR = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array } as const;
 
 describe('wire protocol codec (proto/PROTOCOL.md)', () => {
+  it('refuses the malformed tensor frames of the shared vectors (a batch longer than its buffer came back cut short)', () => {
+    expect(golden.rejects.length).toBeGreaterThanOrEqual(4);
+    for (const r of golden.rejects) {
+      expect(() => decodeTensor(new Uint8Array(Buffer.from(r.frame, 'base64'))), r.name).toThrow(`protocol ${r.code}: tensor patches: `);
+    }
+  });
+
   it('decodes the golden messages written by pyarrow to their values', () => {
     for (const c of golden.cases) {
       const msg = decodeMessage(c.frames.map((f) => new Uint8Array(Buffer.from(f, 'base64'))));

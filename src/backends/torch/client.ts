@@ -16,6 +16,13 @@ export interface ClientOptions {
   stderrTail?: () => string;
   /** CURVE: the server's public key (Z85) for remote workers. */
   curveServerKey?: string;
+  /**
+   * Without `died` (remote workers): how long a lost connection may stay lost before requests fail as
+   * WORKER_DIED (default 15 s; ZMQ reconnects by itself to a worker that comes back).
+   */
+  reconnectMs?: number;
+  /** ZMTP heartbeats for remote workers: interval and timeout in ms (default 2,000 and 10,000). */
+  heartbeat?: { intervalMs: number; timeoutMs: number };
 }
 
 interface Pending {
@@ -34,6 +41,10 @@ export class WorkerClient {
   /** Requests awaiting their reply, by id (one at a time in practice: requests queue). */
   private readonly pending = new Map<number, Pending>();
   private reading = false;
+  /** Remote workers: whether the connection is up now, and since when it is down (null: up, or never up). */
+  private connected = false;
+  private lostSince: number | null = null;
+  private reconnected: (() => void) | null = null;
 
   constructor(endpoint: string, options: ClientOptions = {}) {
     this.endpoint = endpoint;
@@ -45,6 +56,7 @@ export class WorkerClient {
       this.socket.curvePublicKey = pair.publicKey;
       this.socket.curveSecretKey = pair.secretKey;
     }
+    if (!options.died) this.watchConnection(options.heartbeat ?? { intervalMs: 2000, timeoutMs: 10_000 });
     this.socket.connect(endpoint);
     // One reaction for the client's lifetime (not one per request): a worker's death fails what waits.
     void options.died?.then((how) => {
@@ -54,6 +66,52 @@ export class WorkerClient {
         p.reject(this.died(p.op));
       }
     });
+  }
+
+  /**
+   * A remote worker has no process to watch: the connection is. ZMTP heartbeats close a connection whose peer
+   * stops answering (a machine or network gone), and the OS closes it when the worker process ends; either way
+   * ZMQ reports 'disconnect', and what waits fails at once as WORKER_DIED (a reply cannot come back over another
+   * connection). Before, a worker killed mid-segment left the request to its 600 s timeout, reported as TIMEOUT.
+   */
+  private watchConnection(hb: { intervalMs: number; timeoutMs: number }): void {
+    this.socket.heartbeatInterval = hb.intervalMs;
+    this.socket.heartbeatTimeout = hb.timeoutMs;
+    this.socket.events.on('connect', () => {
+      this.connected = true;
+      this.lostSince = null;
+      this.reconnected?.();
+      this.reconnected = null;
+    });
+    this.socket.events.on('disconnect', () => {
+      if (!this.connected) return;
+      this.connected = false;
+      this.lostSince = Date.now();
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.reject(new HypersegError('WORKER_DIED', `lost the connection to the torch worker at ${this.endpoint} during '${p.op}' (the worker ended, or the network dropped it)`, {
+          suggestion: 'check the worker, restart it, and run the command again (hyperseg train --resume RUN continues a run)',
+        }));
+      }
+    });
+  }
+
+  /** Remote workers: after a lost connection, waits up to reconnectMs for ZMQ to reconnect, else WORKER_DIED. */
+  private async awaitConnection(op: string): Promise<void> {
+    if (this.options.died || this.lostSince === null) return;
+    const left = (this.options.reconnectMs ?? 15_000) - (Date.now() - this.lostSince);
+    const back = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), Math.max(0, left));
+      this.reconnected = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+    });
+    if (!(await back)) {
+      throw new HypersegError('WORKER_DIED', `the torch worker at ${this.endpoint} is unreachable: its connection was lost ${((Date.now() - this.lostSince) / 1000).toFixed(0)} s ago and has not come back (before '${op}')`, {
+        suggestion: 'check that the worker runs and listens there, then run the command again',
+      });
+    }
   }
 
   get dead(): boolean {
@@ -107,6 +165,7 @@ export class WorkerClient {
 
   private async exchange(op: string, args: Record<string, unknown>, tensors: (Tensor | TensorFrame)[], timeoutMs: number) {
     if (this.deadReason !== null) throw this.died(op);
+    await this.awaitConnection(op);
     const id = this.nextId++ >>> 0;
     const env: Envelope = { v: PROTOCOL_VERSION, id, op, args };
     this.startReader();
