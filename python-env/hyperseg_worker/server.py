@@ -40,7 +40,10 @@ def check_endpoint(endpoint: str, allow_remote: bool) -> None:
     if endpoint.startswith("ipc://") or endpoint.startswith("inproc://"):
         return
     if endpoint.startswith("tcp://"):
-        host = endpoint[len("tcp://"):].rsplit(":", 1)[0]
+        host, _, port = endpoint[len("tcp://"):].rpartition(":")
+        # libzmq took port 99999 modulo 2^16 and the worker announced a port it was not on
+        if port != "*" and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise SystemExit(f"hyperseg worker: {endpoint}: the port must be 1-65535 (or * for any free port), got {port!r}")
         if host in LOOPBACK or allow_remote:
             return
         raise SystemExit(f"hyperseg worker: refusing to bind {endpoint}: not loopback; pass --allow-remote with --curve-secret-key to serve other hosts")
@@ -438,8 +441,20 @@ def main(argv=None) -> int:
     sock.setsockopt(zmq.LINGER, 0)
     if a.curve_secret_key:
         sock.curve_server = True
-        sock.curve_secretkey = a.curve_secret_key.encode()
-    sock.bind(a.endpoint)
+        try:
+            sock.curve_secretkey = a.curve_secret_key.encode()
+        except zmq.ZMQError as e:
+            sock.close(0)
+            ctx.term()
+            raise SystemExit(f"hyperseg worker: the CURVE secret key is not a valid Z85 key ({e})") from None
+    if "[" in a.endpoint:
+        sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT is loopback, and libzmq binds IPv6 only when told
+    try:
+        sock.bind(a.endpoint)
+    except zmq.ZMQError as e:  # a missing ipc folder, a port in use, an address not on this host: one line, no traceback
+        sock.close(0)
+        ctx.term()
+        raise SystemExit(f"hyperseg worker: cannot listen on {a.endpoint}: {e}") from None
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(flag=True))

@@ -198,6 +198,12 @@ def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
     env = worker_env()
     r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", "tcp://0.0.0.0:5999"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "refusing to bind tcp://0.0.0.0:5999: not loopback" in r.stderr
+    # one line naming the problem, never a traceback (port 99999 was taken modulo 2^16 and announced as asked)
+    for endpoint, message in [("tcp://127.0.0.1:99999", "the port must be 1-65535"),
+                              (f"ipc://{tmp_path}/no-such-dir/w.sock", "cannot listen on ipc://")]:
+        r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert "READY" not in r.stdout
 
 
 def test_curve_secret_key_beginning_with_a_dash_and_a_key_of_the_wrong_length(tmp_path):
