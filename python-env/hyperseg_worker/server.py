@@ -416,7 +416,8 @@ def main(argv=None) -> int:
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    ap.add_argument("--max-message-bytes", type=int, default=2 ** 31)
+    ap.add_argument("--max-message-bytes", type=int, default=2 ** 31,
+                    help="largest tensor frame answered (TOO_LARGE above it); frames over it by more than 1 MiB are dropped with their connection")
     ap.add_argument("--allow-remote", action="store_true")
     ap.add_argument("--curve-secret-key", default=os.environ.get("HYPERSEG_CURVE_SECRET_KEY"),
                     help="Z85 CURVE secret key (required with --allow-remote); write it as --curve-secret-key=KEY, since a "
@@ -439,6 +440,10 @@ def main(argv=None) -> int:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
+    # a frame far over the limit is dropped by libzmq as it arrives, with the connection, instead of being
+    # buffered whole and then answered TOO_LARGE (a 400 MB frame to a 1 MB worker grew it by 390 MB); frames
+    # a little over it (up to 1 MiB) still get the TOO_LARGE reply
+    sock.setsockopt(zmq.MAXMSGSIZE, a.max_message_bytes + 2 ** 20)
     if a.curve_secret_key:
         sock.curve_server = True
         try:

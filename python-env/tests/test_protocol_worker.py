@@ -98,10 +98,10 @@ def worker_env():
     return {**os.environ, "PYTHONPATH": str(ROOT / "python-env") + (os.pathsep + extra if extra else "")}
 
 
-def start_worker(tmp_path):
+def start_worker(tmp_path, *extra):
     endpoint = f"ipc://{tmp_path}/w.sock"
     env = worker_env()
-    proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--threads", "2", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
     assert line.strip() == f"READY {endpoint}", proc.stderr.read()
@@ -204,6 +204,42 @@ def test_worker_exits_cleanly_on_sigterm_and_refuses_non_loopback(tmp_path):
         r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint], capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert "READY" not in r.stdout
+
+
+def test_a_frame_far_over_the_limit_is_dropped_unbuffered_and_the_worker_serves_on(tmp_path):
+    proc, sock, call = start_worker(tmp_path, "--max-message-bytes", "1000000")
+    hwm = lambda: int(next(l for l in open(f"/proc/{proc.pid}/status") if l.startswith("VmHWM")).split()[1])  # kB
+    try:
+        env, _ = call("ping")
+        assert env["ok"]
+        # a little over: read, and answered TOO_LARGE
+        head = encode_message({"v": 1, "id": 900, "op": "encode", "args": {}}, {})[0]
+        env = json.loads(head)
+        env["tensors"] = ["patches"]
+        sock.send_multipart([json.dumps(env).encode(), b"\0" * 1_500_000])
+        reply, _ = decode_message(sock.recv_multipart())
+        assert reply["error"]["code"] == "TOO_LARGE"
+        before = hwm()
+        # far over (60 MB): dropped by libzmq as it arrives, with the connection; no reply, no 60 MB in the worker
+        env["id"] = 901
+        sock.send_multipart([json.dumps(env).encode(), b"\0" * 60_000_000])
+        sock.setsockopt(zmq.RCVTIMEO, 3000)
+        with pytest.raises(zmq.Again):
+            sock.recv_multipart()
+        assert hwm() - before < 20_000, (before, hwm())
+        assert proc.poll() is None
+        fresh = zmq.Context.instance().socket(zmq.DEALER)
+        fresh.setsockopt(zmq.LINGER, 0)
+        fresh.setsockopt(zmq.RCVTIMEO, 20000)
+        fresh.connect(f"ipc://{tmp_path}/w.sock")
+        fresh.send_multipart(encode_message({"v": 1, "id": 902, "op": "ping", "args": {}}))
+        reply, _ = decode_message(fresh.recv_multipart())
+        assert reply["ok"]
+        fresh.close(0)
+    finally:
+        sock.close(0)
+        proc.kill()
+        proc.wait()
 
 
 def test_curve_secret_key_beginning_with_a_dash_and_a_key_of_the_wrong_length(tmp_path):
