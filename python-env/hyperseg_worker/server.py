@@ -452,6 +452,9 @@ def main(argv=None) -> int:
             sock.close(0)
             ctx.term()
             raise SystemExit(f"hyperseg worker: the CURVE secret key is not a valid Z85 key ({e})") from None
+        # what clients need (not secret): hyperseg reads it from HYPERSEG_CURVE_SERVER_KEY for --workers
+        print(f"hyperseg worker: CURVE public key {zmq.curve_public(a.curve_secret_key.encode()).decode()} "
+              "(clients: HYPERSEG_CURVE_SERVER_KEY=KEY hyperseg ... --workers ENDPOINT)", file=sys.stderr, flush=True)
     if "[" in a.endpoint:
         sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT is loopback, and libzmq binds IPv6 only when told
     try:

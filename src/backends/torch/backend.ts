@@ -59,8 +59,10 @@ export class TorchBackend implements ComputeBackend {
   }
 
   private async connect(): Promise<void> {
-    const { workers, timeoutMs, curveServerKey } = this.options;
+    const { workers, timeoutMs } = this.options;
     if (workers && workers.length > 0) {
+      // the CLI's --workers reach a CURVE worker (--allow-remote) through the environment: a key in argv shows in `ps`
+      const curveServerKey = this.options.curveServerKey ?? (process.env.HYPERSEG_CURVE_SERVER_KEY || undefined);
       this.clients = workers.map((ep) => new WorkerClient(ep, { timeoutMs, curveServerKey }));
     } else {
       const n = this.options.localWorkers ?? 1;

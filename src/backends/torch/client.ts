@@ -44,6 +44,8 @@ export class WorkerClient {
   /** Remote workers: whether the connection is up now, and since when it is down (null: up, or never up). */
   private connected = false;
   private lostSince: number | null = null;
+  /** Remote workers: the last failed ZMTP handshake, while none has succeeded since (a CURVE key mismatch). */
+  private handshakeError: string | null = null;
   private reconnected: (() => void) | null = null;
 
   constructor(endpoint: string, options: ClientOptions = {}) {
@@ -77,14 +79,29 @@ export class WorkerClient {
   private watchConnection(hb: { intervalMs: number; timeoutMs: number }): void {
     this.socket.heartbeatInterval = hb.intervalMs;
     this.socket.heartbeatTimeout = hb.timeoutMs;
-    this.socket.events.on('connect', () => {
+    // up once the ZMTP handshake (CURVE included) has succeeded, not at the TCP connect
+    this.socket.events.on('handshake', () => {
       this.connected = true;
       this.lostSince = null;
+      this.handshakeError = null;
       this.reconnected?.();
       this.reconnected = null;
     });
+    for (const type of ['handshake:error:protocol', 'handshake:error:auth', 'handshake:error:other'] as const) {
+      this.socket.events.on(type, (e) => {
+        this.handshakeError = `${type.slice('handshake:error:'.length)}${'error' in e && e.error?.message ? `: ${e.error.message}` : ''}`;
+      });
+    }
     this.socket.events.on('disconnect', () => {
-      if (!this.connected) return;
+      if (!this.connected) {
+        // the handshake failed: without the server's CURVE key (or with the wrong one), or not a hyperseg worker;
+        // ZMQ retries for ever, and a request waited for its timeout
+        if (this.handshakeError !== null) for (const [id, p] of this.pending) {
+          this.pending.delete(id);
+          p.reject(this.refused(p.op));
+        }
+        return;
+      }
       this.connected = false;
       this.lostSince = Date.now();
       for (const [id, p] of this.pending) {
@@ -96,9 +113,19 @@ export class WorkerClient {
     });
   }
 
+  private refused(op: string): HypersegError {
+    return new HypersegError('WORKER_ERROR', `the torch worker at ${this.endpoint} closed the connection during the ZMTP handshake (${this.handshakeError}) before '${op}'`, {
+      suggestion: this.options.curveServerKey
+        ? 'check that the server public key is the one of this worker\'s --curve-secret-key'
+        : 'a worker serving with --allow-remote needs its CURVE public key, which it prints at start: HYPERSEG_CURVE_SERVER_KEY=KEY; else check the endpoint is a hyperseg worker',
+    });
+  }
+
   /** Remote workers: after a lost connection, waits up to reconnectMs for ZMQ to reconnect, else WORKER_DIED. */
   private async awaitConnection(op: string): Promise<void> {
-    if (this.options.died || this.lostSince === null) return;
+    if (this.options.died) return;
+    if (!this.connected && this.handshakeError !== null) throw this.refused(op);
+    if (this.lostSince === null) return;
     const left = (this.options.reconnectMs ?? 15_000) - (Date.now() - this.lostSince);
     const back = new Promise<boolean>((resolve) => {
       const t = setTimeout(() => resolve(false), Math.max(0, left));
