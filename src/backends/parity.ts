@@ -41,6 +41,7 @@ import { TfjsBackend } from './tfjs/backend.js';
 import type { Engine } from './tfjs/engine.js';
 import { TorchBackend } from './torch/backend.js';
 import type { ModelConfig } from './types.js';
+import { within } from '../errors.js';
 
 const GRAD_TOL = 3e-3;
 
@@ -112,7 +113,11 @@ export async function runParity(options: ParityOptions = {}): Promise<ParityResu
       const cfgOnly = Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'min_scale')) as ModelConfig;
       config = cfgOnly;
       await torch.init(config, seed);
-      await torch.setWeights(weights);
+      try {
+        await torch.setWeights(weights);
+      } catch (e) {
+        throw within(`${options.weights} does not fit the model ${JSON.stringify(config)}`, e);
+      }
     } else {
       await torch.init(config, seed);
       weights = await torch.getWeights();

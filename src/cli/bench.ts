@@ -62,12 +62,14 @@ export function registerBench(program: Command): void {
     .command('sampler')
     .description('multi-scale triplets per second on one core vs a crop-and-resize baseline')
     .option('--m <m>', 'model input side', parseIntOption('--m', 2, 64), 10)
-    .option('--batch <b>', 'triplets per batch', parseIntOption('--batch', 1), 128)
+    .option('--batch <b>', 'triplets per batch', parseIntOption('--batch', 1, 65_536), 128)
     .option('--seconds <s>', 'time budget per implementation', parseIntOption('--seconds', 1, 600), 2)
     .option('--seed <s>', 'random seed', parseIntOption('--seed', 0), 0)
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action((flags: SamplerFlags) => {
+      const floats = 3 * flags.batch * flags.m ** 3; // anchor, positive, negative per triplet
+      if (floats > 2 ** 28) throw new HypersegError('INVALID_ARGUMENT', `--batch ${flags.batch} with --m ${flags.m} needs ${floats.toExponential(2)} floats per batch (over 1 GiB); lower one of them`);
       const r = benchSampler({ m: flags.m, batchSize: flags.batch, seconds: flags.seconds, seed: flags.seed });
       if (flags.json) {
         process.stdout.write(`${toJson(r)}\n`);
@@ -102,7 +104,7 @@ export function registerBench(program: Command): void {
     .command('train')
     .description('train steps per second driven from TypeScript vs the same steps in a Python loop in the worker')
     .option('--preset <p>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
-    .option('--batch <b>', 'triplets per step', parseIntOption('--batch', 1), 32)
+    .option('--batch <b>', 'triplets per step', parseIntOption('--batch', 1, 65_536), 32)
     .option('--steps <n>', 'steps timed', parseIntOption('--steps', 2), 20)
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
@@ -123,7 +125,7 @@ export function registerBench(program: Command): void {
     .command('backends')
     .description('train steps/s and encoded patches/s for torch and each TensorFlow.js engine, with ratios to torch')
     .option('--preset <p>', 'small | valid | paper', parseChoice('--preset', ['small', 'valid', 'paper'] as const), 'small')
-    .option('--batch <b>', 'triplets per train step', parseIntOption('--batch', 1), 16)
+    .option('--batch <b>', 'triplets per train step', parseIntOption('--batch', 1, 65_536), 16)
     .option('--steps <n>', 'train steps timed per tfjs engine (torch: 4×)', parseIntOption('--steps', 1), 3)
     .option('--encode <n>', 'patches encoded', parseIntOption('--encode', 8), 256)
     .option('--json', 'machine-readable output')

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { runParity } from '../backends/parity.js';
 import type { Engine } from '../backends/tfjs/engine.js';
+import { resolveModelConfig } from '../backends/config.js';
 import type { ModelConfig } from '../backends/types.js';
 import { action, parseChoice, parseIntOption, readConfigArg, toJson } from './run.js';
 
@@ -19,6 +20,7 @@ export function registerParity(program: Command): void {
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: { weights?: string; config?: string; seed: number; step: number; engine: Engine; json?: boolean }) => {
       const config = flags.config === undefined ? undefined : ((await readConfigArg(flags.config)) as ModelConfig);
+      if (config) resolveModelConfig(config); // a bad value named before a worker starts (it came back as the worker's BAD_CONFIG, exit 1)
       const r = await runParity({ weights: flags.weights, config, seed: flags.seed, engine: flags.engine, step: flags.step });
       if (flags.json) {
         process.stdout.write(`${toJson(r)}\n`);

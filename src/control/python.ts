@@ -5,6 +5,7 @@
  * path) is set just before the dynamic import, and the process is ended after each use.
  */
 
+import { execFileSync } from 'node:child_process';
 import { workerPython, workerPythonPath } from '../backends/torch/process.js';
 import { HypersegError } from '../errors.js';
 
@@ -13,7 +14,18 @@ type PythonFn = ((module: string) => Promise<PyModule>) & { exit: () => void };
 
 /** Runs `fn` with pythonia's `python` bound to the worker's environment; always ends the Python process. */
 export async function withPython<T>(fn: (python: PythonFn) => Promise<T>): Promise<T> {
-  process.env.PYTHON_BIN = workerPython();
+  const bin = workerPython();
+  // pythonia spawns it without an error handler: a missing or non-executable interpreter crashed Node with
+  // an unhandled 'error' event and a stack trace
+  try {
+    execFileSync(bin, ['-c', 'import sys'], { stdio: 'ignore', timeout: 60_000 });
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? `exit status ${(e as { status?: number }).status}`;
+    throw new HypersegError('WORKER_DIED', `cannot run the Python interpreter ${bin} (${why})`, {
+      suggestion: process.env.HYPERSEG_WORKER_PYTHON ? 'HYPERSEG_WORKER_PYTHON must name a Python 3 interpreter with the worker\'s packages; unset it to use scripts/python-env.sh' : 'run `bash scripts/python-env.sh path` to see what fails',
+    });
+  }
+  process.env.PYTHON_BIN = bin;
   process.env.PYTHONPATH = workerPythonPath();
   const mod = (await import('pythonia')) as unknown as { python: PythonFn; default?: { python: PythonFn } };
   const python = mod.python ?? mod.default?.python;

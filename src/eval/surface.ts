@@ -113,6 +113,16 @@ function directed(fromEdges: Uint8Array, toEdges: Uint8Array, shape: Shape3, spa
   return out.sort();
 }
 
+/** Surface voxels of a non-empty mask (the same count surfaceDistances reports when both masks have some). */
+function surfaceCount(mask: Uint8Array, shape: Shape3): number {
+  const box = unionBox(mask, mask, shape, 1) as number[];
+  const cshape: Shape3 = [box[3] - box[0] + 1, box[4] - box[1] + 1, box[5] - box[2] + 1];
+  const edges = maskEdges(crop(mask, shape, box), cshape);
+  let count = 0;
+  for (let i = 0; i < edges.length; i++) if (edges[i]) count++;
+  return count;
+}
+
 /**
  * HD, HD95 and ASSD between binary masks `pred` and `truth` (non-zero = inside), in the units of
  * `spacing` (see the module header for definitions and the empty-mask policy).
@@ -127,7 +137,8 @@ export function surfaceDistances(pred: Uint8Array, truth: Uint8Array, shape: Sha
   if (!anyP || !anyT) {
     const status: SurfaceStatus = !anyP && !anyT ? 'both-empty' : !anyP ? 'empty-prediction' : 'empty-truth';
     const v = status === 'both-empty' ? NaN : Infinity;
-    return { hd: v, hd95: v, assd: v, status, predSurface: 0, truthSurface: 0 };
+    // the non-empty mask's surface is still counted (it read 0, as if both were empty)
+    return { hd: v, hd95: v, assd: v, status, predSurface: anyP ? surfaceCount(pred, shape) : 0, truthSurface: anyT ? surfaceCount(truth, shape) : 0 };
   }
   // Cropping to the union's box (+1 voxel) changes no distance and makes large volumes cheap.
   const box = unionBox(pred, truth, shape, 1) as number[];

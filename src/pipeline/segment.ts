@@ -381,6 +381,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       const pid = (backend as { pid?: number }).pid;
       const w = await peakRssOf(pid);
       if (w !== null) summary.workerPeakRssMB = w;
+      // a Ctrl-C during the last volume: the folder stays as it was, as promised (it was replaced, exit 0)
+      if (options.signal?.aborted) throw new HypersegError('INTERRUPTED', 'segmentation stopped');
       await writeFileAtomic(join(stage, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
     });
     return summary;

@@ -239,6 +239,25 @@ async function checkCheckpoint(run: string, cfg: RunConfig, state: RunState): Pr
   }
 }
 
+/** Mean loss terms over the last 10 % of a run's `steps` logged steps (zeros when none are readable). */
+async function metricsTail(path: string, steps: number): Promise<Record<string, number>> {
+  const keys = ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const;
+  const tail: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
+  if (!existsSync(path)) return tail;
+  const rows: Record<string, number>[] = [];
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    try {
+      const r = JSON.parse(line) as Record<string, number>;
+      if (r.step <= steps && keys.every((k) => Number.isFinite(r[k]))) rows.push(r);
+    } catch {
+      // a blank or torn line
+    }
+  }
+  const last = rows.slice(-Math.max(1, Math.ceil(steps / 10)));
+  for (const k of keys) tail[k] = last.length ? last.reduce((s, r) => s + r[k], 0) / last.length : 0;
+  return tail;
+}
+
 /** Keeps the metrics of steps ≤ `step` (what the checkpoint covers); later lines belong to lost work. */
 async function truncateMetrics(path: string, step: number): Promise<void> {
   if (!existsSync(path)) return;
@@ -315,11 +334,14 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       configChanged = true;
     }
     if (state && state.step >= cfg.steps && existsSync(join(run, 'model.safetensors'))) {
-      // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here).
+      // Already finished: nothing to load, no backend to start (ablate and quickstart re-runs land here). The
+      // figures are the run's own, from its metrics (they were zeros, and a quickstart re-run wrote them over
+      // the real ones in quickstart.json).
       if (configChanged) await writeFileAtomic(join(run, 'config.json'), `${JSON.stringify(cfg, null, 1)}\n`);
-      const zero = { loss: 0, elbo: 0, recon: 0, kl: 0, triplet: 0 };
+      const tail = await metricsTail(join(run, 'metrics.jsonl'), state.step);
       return {
-        run, steps: state.step, completed: true, alreadyComplete: true, resumedFrom: state.step, seconds: state.seconds, stepsPerSecond: 0, last: null, tail: zero,
+        run, steps: state.step, completed: true, alreadyComplete: true, resumedFrom: state.step, seconds: state.seconds,
+        stepsPerSecond: state.seconds > 0 ? state.step / state.seconds : 0, last: null, tail,
         backend: { backend: cfg.backend }, weights: join(run, 'model.safetensors'),
       };
     }
@@ -463,6 +485,9 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         let r: TrainStepResult;
         try {
           r = await pending;
+          // one turn of the event loop per step: an in-process backend (tfjs) computes inside promises, and
+          // without it a Ctrl-C waited for the next checkpoint's file write (tens of seconds to minutes)
+          await new Promise<void>((res) => setImmediate(res));
         } catch (e) {
           // the torch worker refuses the step itself (weights unchanged) and says which terms overflowed
           if (e instanceof HypersegError && e.code === 'NON_FINITE') throw nonFinite(e.message.replace(/^torch worker: train_step failed \[NON_FINITE\]: /, ''));

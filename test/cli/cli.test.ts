@@ -333,3 +333,17 @@ describe('hyperseg parity (as a user runs it)', () => {
     expect(bad.stderr).toMatch(/--step/);
   }, 300_000);
 });
+
+describe('hyperseg doctor', () => {
+  it('a Python interpreter that cannot run is a FAIL line with the reason, not a crash', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('../helpers/cli.js');
+    // pythonia spawned it without an error handler: "Unhandled 'error' event ... spawn /nonexistent ENOENT", a stack, no JSON
+    const r = spawnSync(process.execPath, [CLI, 'doctor', '--json'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, HYPERSEG_WORKER_PYTHON: join(dir, 'no-such-python') } });
+    expect(r.stderr).not.toMatch(/Unhandled 'error' event|at .*\.js:\d+/);
+    const j = JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
+    const python = j.checks.find((c) => c.name === 'python');
+    expect(python).toMatchObject({ ok: false });
+    expect(python?.detail).toContain(`cannot run the Python interpreter ${join(dir, 'no-such-python')} (ENOENT)`);
+  }, 180_000);
+});

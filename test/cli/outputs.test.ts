@@ -279,6 +279,24 @@ describe('damaged or hand-edited JSON records', () => {
   }, 60_000);
 });
 
+describe('flags of the other backend', () => {
+  it('are refused before anything is written, not ignored', () => {
+    // tfjs trained on the CPU with --device cuda, and ignored --workers, with exit 0; torch ignored --engine
+    const cases: [string[], RegExp][] = [
+      [['train', '--data', data, '--out', join(dir, 'tf-cuda'), '--backend', 'tfjs', '--device', 'cuda', '--steps', '1'], /--device cuda applies to the torch backend; the tfjs backend runs in this process/],
+      [['train', '--data', data, '--out', join(dir, 'tf-workers'), '--backend', 'tfjs', '--workers', 'tcp://127.0.0.1:5999', '--steps', '1'], /--workers applies to the torch backend/],
+      [['train', '--data', data, '--out', join(dir, 'torch-engine'), '--engine', 'wasm', '--steps', '1'], /--engine wasm chooses the tfjs backend's engine/],
+      [['segment', '--model', run, '--input', data, '--out', join(dir, 'seg-engine'), '--split', 'all', '--engine', 'cpu'], /--engine cpu chooses the tfjs backend's engine/],
+    ];
+    for (const [args, message] of cases) {
+      const r = hyperseg(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    for (const d of ['tf-cuda', 'tf-workers', 'torch-engine', 'seg-engine']) expect(existsSync(join(dir, d)), d).toBe(false);
+  }, 120_000);
+});
+
 describe('segment (library)', () => {
   it('stopped by its signal: INTERRUPTED, and the output folder as it was', async () => {
     const out = join(dir, 'seg-stopped');
@@ -288,6 +306,15 @@ describe('segment (library)', () => {
     expect(err).toBeInstanceOf(HypersegError);
     expect((err as HypersegError).code).toBe('INTERRUPTED');
     expect((err as HypersegError).message).toMatch(/segmentation stopped after 0 of 4 volumes; .*seg-stopped was left as it was/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+    // stopped during the last volume: still stopped, the folder still as it was (it was replaced, exit 0)
+    const late = new AbortController();
+    const last = await segment({ model: run, input: [data], out, split: 'all', ks: [2], pictures: false, signal: late.signal, threads: 1, onCase: (done, total) => {
+      if (done === total) late.abort();
+    } }).then(() => null, (e: unknown) => e);
+    expect((last as HypersegError).code).toBe('INTERRUPTED');
+    expect((last as HypersegError).message).toMatch(/segmentation stopped after 4 of 4 volumes; .*seg-stopped was left as it was/);
     expect(existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
   }, 60_000);

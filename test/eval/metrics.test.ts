@@ -128,6 +128,11 @@ describe('surfaceDistances (MONAI definitions) equal a brute force over surface-
     expect(Number.isNaN(surfaceDistances(empty, empty, shape).hd)).toBe(true);
     expect(surfaceDistances(empty, m, shape)).toMatchObject({ status: 'empty-prediction', hd: Infinity, hd95: Infinity });
     expect(surfaceDistances(m, empty, shape)).toMatchObject({ status: 'empty-truth', assd: Infinity });
+    // the non-empty side's surface is counted as when both have one (it read 0)
+    const own = surfaceDistances(m, m, shape).truthSurface;
+    expect(own).toBeGreaterThan(0);
+    expect(surfaceDistances(empty, m, shape)).toMatchObject({ predSurface: 0, truthSurface: own });
+    expect(surfaceDistances(m, empty, shape)).toMatchObject({ predSurface: own, truthSurface: 0 });
   });
 
   it('maskEdges: a solid 3×3×3 cube inside a 5³ volume has 26 surface voxels; the volume border counts as background', () => {

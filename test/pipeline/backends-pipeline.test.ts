@@ -77,3 +77,33 @@ describe('train on one backend, segment on the other (CLI)', () => {
     expect(max).toBeLessThan(1e-4);
   }, 300_000);
 });
+
+describe('tfjs training and Ctrl-C', () => {
+  it('stops after the step in flight, with a checkpoint, however far the next checkpoint is', async () => {
+    const { spawn } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    const { CLI } = await import('../helpers/cli.js');
+    const run = join(dir, 'tf-sigint');
+    // the in-process backend computes inside promises: without a turn of the event loop per step, the signal
+    // waited for the next checkpoint's file write (here it would be step 100000)
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--out', run, '--backend', 'tfjs', '--engine', 'cpu', '--steps', '100000', '--batch', '2', '--checkpoint-every', '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const lines = () => (existsSync(join(run, 'metrics.jsonl')) ? readFileSync(join(run, 'metrics.jsonl'), 'utf8') : '');
+    const t0 = Date.now();
+    while (!stderr.includes('training on')) {
+      if (Date.now() - t0 > 120_000) throw new Error(`the run did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 3000)); // a few steps
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const st = JSON.parse(readFileSync(join(run, 'state.json'), 'utf8')) as { step: number };
+    expect(st.step).toBeGreaterThanOrEqual(1);
+    expect(stderr).toMatch(new RegExp(`stopped after step ${st.step}; continue with: hyperseg train --resume`));
+    expect(lines().trim().split('\n')).toHaveLength(st.step);
+  }, 240_000);
+});

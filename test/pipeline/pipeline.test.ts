@@ -695,7 +695,14 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(again.stderr).toMatch(/reusing the synthetic data/);
     expect(again.stderr).toMatch(/resuming/);
     expect(again.stderr).toMatch(/reusing the segmentation made from the same weights/); // the model did not change
-    expect(JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8')).aggregates).toEqual(q.aggregates);
+    const q2 = JSON.parse(readFileSync(join(out, 'quickstart.json'), 'utf8'));
+    expect(q2.aggregates).toEqual(q.aggregates);
+    // the training figures are the run's own, not zeros written over them: the tail is the mean of the last
+    // ceil(4/10) = 1 logged step, recomputed here from metrics.jsonl
+    const lastStep = JSON.parse(readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1) as string);
+    expect(q2.train.tail.loss).toBeCloseTo(lastStep.loss, 10);
+    expect(q2.train.tail.loss).toBeCloseTo(q.train.tail.loss, 10);
+    expect(q2.train.stepsPerSecond).toBeGreaterThan(0);
     // --centroid median re-clusters the same model's embeddings (no training) with k-medians
     const medians = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--centroid', 'median');
     expect(medians.code, medians.stderr).toBe(0);
