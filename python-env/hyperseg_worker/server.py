@@ -440,6 +440,12 @@ def main(argv=None) -> int:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
+
+    def refuse(message):  # a start-up problem: one line, no traceback, the socket released
+        sock.close(0)
+        ctx.term()
+        raise SystemExit(f"hyperseg worker: {message}")
+
     # a frame far over the limit is dropped by libzmq as it arrives, with the connection, instead of being
     # buffered whole and then answered TOO_LARGE (a 400 MB frame to a 1 MB worker grew it by 390 MB); frames
     # a little over it (up to 1 MiB) still get the TOO_LARGE reply
@@ -449,9 +455,7 @@ def main(argv=None) -> int:
         try:
             sock.curve_secretkey = a.curve_secret_key.encode()
         except zmq.ZMQError as e:
-            sock.close(0)
-            ctx.term()
-            raise SystemExit(f"hyperseg worker: the CURVE secret key is not a valid Z85 key ({e})") from None
+            refuse(f"the CURVE secret key is not a valid Z85 key ({e})")
         # what clients need (not secret): hyperseg reads it from HYPERSEG_CURVE_SERVER_KEY for --workers
         print(f"hyperseg worker: CURVE public key {zmq.curve_public(a.curve_secret_key.encode()).decode()} "
               "(clients: HYPERSEG_CURVE_SERVER_KEY=KEY hyperseg ... --workers ENDPOINT)", file=sys.stderr, flush=True)
@@ -459,10 +463,8 @@ def main(argv=None) -> int:
         sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT is loopback, and libzmq binds IPv6 only when told
     try:
         sock.bind(a.endpoint)
-    except zmq.ZMQError as e:  # a missing ipc folder, a port in use, an address not on this host: one line, no traceback
-        sock.close(0)
-        ctx.term()
-        raise SystemExit(f"hyperseg worker: cannot listen on {a.endpoint}: {e}") from None
+    except zmq.ZMQError as e:  # a missing ipc folder, a port in use, an address not on this host
+        refuse(f"cannot listen on {a.endpoint}: {e}")
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     signal.signal(signal.SIGINT, lambda *_: stop.update(flag=True))

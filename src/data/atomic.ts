@@ -27,6 +27,18 @@ export function assertFolderTarget(path: string, flag = '--out'): void {
 }
 
 /**
+ * The entries of the folder `out` when it holds something and none of `markers` (paths relative to it that
+ * mark a folder a command made and may continue or replace), else null: `out` is new, empty or the command's
+ * own. A file is refused (assertFolderTarget). Callers say, in their own words, what the folder is not.
+ */
+export async function foreignFolderEntries(out: string, markers: readonly string[]): Promise<string[] | null> {
+  assertFolderTarget(out);
+  if (!existsSync(out)) return null;
+  const entries = await readdir(out);
+  return entries.length === 0 || markers.some((m) => existsSync(join(out, m))) ? null : entries;
+}
+
+/**
  * Temporary files and staging folders being written now (a folder with its target and the name the target's
  * old contents take during the swap). On process.exit (cli/signals.ts: a Ctrl-C during a command with no
  * handler of its own) each is undone: a swap stopped half-way puts the old folder back, and the temporary

@@ -17,7 +17,7 @@ import { basename, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { Canvas, axialSlice } from '../report/canvas.js';
 import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from './atomic.js';
-import { readJsonFile } from './json.js';
+import { isObject, readJsonFile } from './json.js';
 import { type NiftiVolume, labelData, readNifti, writeNifti } from './nifti.js';
 import { LEVEL_NAMES, PARENT_2, PARENT_3, SYNTH_VERSION, synthSplit, synthVolume } from './synth.js';
 
@@ -155,8 +155,7 @@ export function renderSynthPreview(vols: ReturnType<typeof synthVolume>[]): Canv
 export async function readSynthManifest(dir: string): Promise<SynthManifest> {
   const path = join(dir, 'manifest.json');
   const m = await readJsonFile<unknown>(path, 'the dataset manifest', 'generate a dataset with `hyperseg synth --out DIR`');
-  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!obj(m) || m.generator !== 'hyperseg synth' || !Array.isArray(m.volumes)) throw new HypersegError('FILE_FORMAT', `${path}: not a hyperseg synth manifest`);
+  if (!isObject(m) || m.generator !== 'hyperseg synth' || !Array.isArray(m.volumes)) throw new HypersegError('FILE_FORMAT', `${path}: not a hyperseg synth manifest`);
   if (!Number.isSafeInteger(m.version) || (m.version as number) < 1) throw new HypersegError('FILE_FORMAT', `${path}: version must be an integer ≥ 1, got ${JSON.stringify(m.version)}`);
   if ((m.version as number) > SYNTH_VERSION) {
     throw new HypersegError('UNSUPPORTED', `${path}: dataset version ${m.version} is newer than this hyperseg's generator version ${SYNTH_VERSION}`);
@@ -164,7 +163,7 @@ export async function readSynthManifest(dir: string): Promise<SynthManifest> {
   // each entry as written (a null or an edited entry read as a TypeError naming no file)
   const str = (v: unknown) => typeof v === 'string' && v.length > 0;
   m.volumes.forEach((v: unknown, i) => {
-    if (!obj(v) || !str(v.id) || !str(v.image) || !['train', 'val', 'test'].includes(v.split as string) || !obj(v.labels) || !Object.values(v.labels).every(str)) {
+    if (!isObject(v) || !str(v.id) || !str(v.image) || !['train', 'val', 'test'].includes(v.split as string) || !isObject(v.labels) || !Object.values(v.labels).every(str)) {
       throw new HypersegError('FILE_FORMAT', `${path}: volumes[${i}] must be {id, split: train|val|test, image, labels: {level: file}}, got ${JSON.stringify(v)?.slice(0, 200)}`);
     }
   });

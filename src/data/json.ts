@@ -20,3 +20,8 @@ export async function readJsonFile<T>(path: string, what: string, suggestion?: s
     throw new HypersegError('FILE_FORMAT', `${path}: ${what} is not valid JSON (${(e as Error).message})`);
   }
 }
+
+/** A JSON object (not null, not an array): the first check on a record read with readJsonFile. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -9,14 +9,14 @@
  */
 
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import { resolveModelConfig } from '../backends/config.js';
 import { type Engine, selectEngine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
-import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
+import { foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
 import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
@@ -81,12 +81,11 @@ export async function quickstartSteps(backend: BackendName, engine?: Engine): Pr
  * (ablate into a training run or into its dataset wrote seven model folders and tables among its files).
  */
 async function assertOwnFolder(out: string, command: string, markers: string[], data?: string): Promise<void> {
-  assertFolderTarget(out);
   if (data !== undefined) {
     const d = resolve(data);
     if (out === d || out.startsWith(d + sep)) throw new HypersegError('INVALID_ARGUMENT', `--out ${out} is the data folder or inside it`, { suggestion: 'choose an --out outside --data' });
   }
-  if (!existsSync(out) || (await readdir(out)).length === 0 || markers.some((m) => existsSync(join(out, m)))) return;
+  if ((await foreignFolderEntries(out, markers)) === null) return;
   throw new HypersegError('INVALID_ARGUMENT', `--out ${out} holds other files, not the folder of an earlier ${command} (none of ${markers.join(', ')})`, {
     suggestion: `choose a new or empty folder for ${command}; an earlier ${command} folder is continued`,
   });

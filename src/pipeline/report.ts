@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import { readJsonFile } from '../data/json.js';
+import { isObject, readJsonFile } from '../data/json.js';
 import { gridRelation, labelData, readNifti } from '../data/nifti.js';
 import { evaluateSegmentation } from '../eval/evaluate.js';
 import { surfaceDistances } from '../eval/surface.js';
@@ -91,16 +91,15 @@ export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
   const p = join(dir, 'segment.json');
   if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: not a segmentation folder (no segment.json)`, { suggestion: 'run hyperseg segment --out DIR first' });
   const s = await readJsonFile<unknown>(p, 'the segmentation summary');
-  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (!obj(s) || s.format !== 'hyperseg-segmentation') throw new HypersegError('FILE_FORMAT', `${p}: not a hyperseg segmentation summary`);
+  if (!isObject(s) || s.format !== 'hyperseg-segmentation') throw new HypersegError('FILE_FORMAT', `${p}: not a hyperseg segmentation summary`);
   // a newer summary may mean its files otherwise (it was scored silently); the fields evaluate reads are checked
   // here, so an edited or damaged file is named rather than failing later as a TypeError
   if (s.version !== SEGMENT_VERSION) throw new HypersegError('UNSUPPORTED', `${p}: segmentation summary version ${JSON.stringify(s.version)}; this hyperseg reads version ${SEGMENT_VERSION}`, { suggestion: 'segment again with this hyperseg, or score it with the version that wrote it' });
-  if (!obj(s.data) || !strings(s.data.inputs) || (s.data.read !== undefined && !obj(s.data.read))) throw new HypersegError('FILE_FORMAT', `${p}: data must hold the input paths (data.inputs: a list of strings)`);
+  if (!isObject(s.data) || !strings(s.data.inputs) || (s.data.read !== undefined && !isObject(s.data.read))) throw new HypersegError('FILE_FORMAT', `${p}: data must hold the input paths (data.inputs: a list of strings)`);
   if (!Array.isArray(s.cases)) throw new HypersegError('FILE_FORMAT', `${p}: cases must be a list`);
   s.cases.forEach((c: unknown, i) => {
-    if (!obj(c) || typeof c.id !== 'string' || !obj(c.labels) || !Object.values(c.labels).every((f) => typeof f === 'string')) {
+    if (!isObject(c) || typeof c.id !== 'string' || !isObject(c.labels) || !Object.values(c.labels).every((f) => typeof f === 'string')) {
       throw new HypersegError('FILE_FORMAT', `${p}: cases[${i}] must be {id, labels: {k: file}, ...}, got ${JSON.stringify(c)?.slice(0, 200)}`);
     }
   });

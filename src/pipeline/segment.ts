@@ -12,13 +12,13 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import { configDifferences, embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
-import { assertFolderTarget, buildDirAtomically, writeFileAtomic } from '../data/atomic.js';
+import { buildDirAtomically, foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
 import { readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
@@ -154,7 +154,7 @@ export const SEGMENT_VERSION = 1;
 
 export interface SegmentSummary {
   format: 'hyperseg-segmentation';
-  version: 1;
+  version: typeof SEGMENT_VERSION;
   /** sha256: of the weights file (absent for a backend handed in, and in folders written before it was recorded). */
   model: { weights: string; run?: string; config: ResolvedConfig; sha256?: string };
   data: { inputs: string[]; kind: string; split: Split; read?: ImageRead; splitSeed?: number };
@@ -401,10 +401,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
  * or a folder of something else, is refused rather than mixed with or deleted.
  */
 async function checkSegmentationTarget(out: string): Promise<void> {
-  if (!existsSync(out)) return;
-  assertFolderTarget(out);
-  const entries = await readdir(out);
-  if (entries.length > 0 && !entries.includes('segment.json')) {
+  const entries = await foreignFolderEntries(out, ['segment.json']);
+  if (entries !== null) {
     throw new HypersegError('INVALID_ARGUMENT', `--out ${out} is a folder with other contents (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}), not an earlier segmentation`, {
       suggestion: 'choose a new or empty folder: a segmentation replaces its folder whole',
     });

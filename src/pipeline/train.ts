@@ -23,7 +23,7 @@ import { createBackend, type BackendName, type ComputeBackend, type ModelConfig,
 import type { Engine } from '../backends/tfjs/engine.js';
 import { configDifferences, type ResolvedConfig, resolveModelConfig } from '../backends/config.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
-import { readJsonFile } from '../data/json.js';
+import { isObject, readJsonFile } from '../data/json.js';
 import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
@@ -131,7 +131,6 @@ const CHECKPOINT_VERSION = 1;
 
 const ckptName = (step: number) => `checkpoints/step-${String(step).padStart(6, '0')}.safetensors`;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min;
 
 /**
@@ -239,23 +238,26 @@ async function checkCheckpoint(run: string, cfg: RunConfig, state: RunState): Pr
   }
 }
 
+const LOSS_TERMS = ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const;
+
+/** The mean of each loss term over `rows` (zeros for none): a summary's `tail`. */
+function meanTerms(rows: readonly Record<(typeof LOSS_TERMS)[number], number>[]): Record<string, number> {
+  return Object.fromEntries(LOSS_TERMS.map((k) => [k, rows.reduce((s, r) => s + r[k], 0) / Math.max(1, rows.length)]));
+}
+
 /** Mean loss terms over the last 10 % of a run's `steps` logged steps (zeros when none are readable). */
 async function metricsTail(path: string, steps: number): Promise<Record<string, number>> {
-  const keys = ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const;
-  const tail: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
-  if (!existsSync(path)) return tail;
+  if (!existsSync(path)) return meanTerms([]);
   const rows: Record<string, number>[] = [];
   for (const line of (await readFile(path, 'utf8')).split('\n')) {
     try {
       const r = JSON.parse(line) as Record<string, number>;
-      if (r.step <= steps && keys.every((k) => Number.isFinite(r[k]))) rows.push(r);
+      if (r.step <= steps && LOSS_TERMS.every((k) => Number.isFinite(r[k]))) rows.push(r);
     } catch {
       // a blank or torn line
     }
   }
-  const last = rows.slice(-Math.max(1, Math.ceil(steps / 10)));
-  for (const k of keys) tail[k] = last.length ? last.reduce((s, r) => s + r[k], 0) / last.length : 0;
-  return tail;
+  return meanTerms(rows.slice(-Math.max(1, Math.ceil(steps / 10))));
 }
 
 /** Keeps the metrics of steps ≤ `step` (what the checkpoint covers); later lines belong to lost work. */
@@ -326,7 +328,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
     }
     if (state) await checkCheckpoint(run, cfg, state);
     // config.json is rewritten (and an extended run's final weights removed) only once the checkpoint has
-    // loaded (commitResume below): a resume refused by any check, here or by the backend, leaves the run as it was
+    // loaded (after backend.load below): a resume refused by any check, here or by the backend, leaves the run as it was
     if (newSteps !== undefined || every !== cfg.checkpointEvery || keep !== cfg.keep) {
       cfg.checkpointEvery = every;
       cfg.keep = keep;
@@ -417,6 +419,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
   const sampler = new TripletSampler(volumes, cfg.sampler, rng);
   const backend: ComputeBackend = await createBackend(cfg.backend, { engine: options.engine ?? cfg.engine, threads: options.threads ?? cfg.threads, device: options.device ?? cfg.device, workers: options.workers, localWorkers: options.localWorkers });
   const metricsPath = join(run, 'metrics.jsonl');
+  const resumeHint = options.resumeHint === undefined ? `hyperseg train --resume ${run}` : options.resumeHint;
   const start = state?.step ?? 0;
   let seconds0 = state?.seconds ?? 0;
   let last: TrainStepResult | null = null;
@@ -453,6 +456,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       pendingLines = [];
     };
     let lastCheckpoint = state?.checkpoint ?? null;
+    const kept = () => (lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet');
     const checkpoint = async (step: number, samplerState: number[], seconds: number) => {
       await flush();
       const rel = ckptName(step);
@@ -478,7 +482,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         // Draw the next batch while this step computes; remember the generator state before it.
         const nextState = rng.state();
         if (step < cfg.steps) sampler.fill(ring[(step - start) % 2]); // the buffer not in flight
-        const nonFinite = (what: string) => new HypersegError('NON_FINITE', `step ${step}: ${what}; ${lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet'}`, {
+        const nonFinite = (what: string) => new HypersegError('NON_FINITE', `step ${step}: ${what}; ${kept()}`, {
           // a resume keeps the model and its configuration, and would reach the same step again
           suggestion: 'train a new run with a lower learning rate (--config \'{"lr": ...}\') or with "grad_clip" set (another --out, or --force)',
         });
@@ -493,14 +497,13 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
           if (e instanceof HypersegError && e.code === 'NON_FINITE') throw nonFinite(e.message.replace(/^torch worker: train_step failed \[NON_FINITE\]: /, ''));
           if (e instanceof HypersegError && e.code === 'WORKER_DIED') {
             // the library's hint named TorchBackend.restart(); a run continues from its last checkpoint
-            const hint = options.resumeHint === undefined ? `hyperseg train --resume ${run}` : options.resumeHint;
-            throw new HypersegError('WORKER_DIED', `step ${step}: ${e.message}\n${lastCheckpoint ? `the last checkpoint, ${lastCheckpoint}, is kept` : 'no checkpoint was written yet'}`, {
-              cause: e, suggestion: hint ? `continue with ${hint}` : e.suggestion,
+            throw new HypersegError('WORKER_DIED', `step ${step}: ${e.message}\n${kept()}`, {
+              cause: e, suggestion: resumeHint ? `continue with ${resumeHint}` : e.suggestion,
             });
           }
           throw e;
         }
-        if (![r.loss, r.elbo, r.recon, r.kl, r.triplet].every(Number.isFinite)) {
+        if (!LOSS_TERMS.every((k) => Number.isFinite(r[k]))) {
           throw nonFinite(`the loss is not finite (loss ${r.loss}, elbo ${r.elbo}, recon ${r.recon}, kl ${r.kl}, triplet ${r.triplet})`);
         }
         last = { ...r, step };
@@ -514,8 +517,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
         const stop = options.signal?.aborted === true || options.stopAfter === step;
         if (step % cfg.checkpointEvery === 0 || step === cfg.steps || stop) await checkpoint(step, nextState, elapsed);
         if (stop) {
-          const hint = options.resumeHint === undefined ? `hyperseg train --resume ${run}` : options.resumeHint;
-          log(`stopped after step ${step}${hint ? `; continue with: ${hint}` : ''}`);
+          log(`stopped after step ${step}${resumeHint ? `; continue with: ${resumeHint}` : ''}`);
           break;
         }
         if (step < cfg.steps) pending = backend.trainStep(ring[(step - start) % 2]);
@@ -527,8 +529,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       // The final weights alone (plain names, configuration in the metadata); checkpoints keep the full state.
       await backend.saveWeights(join(run, 'model.safetensors'));
     }
-    const tail: Record<string, number> = {};
-    for (const key of ['loss', 'elbo', 'recon', 'kl', 'triplet'] as const) tail[key] = recent.reduce((s, r) => s + r[key], 0) / Math.max(1, recent.length);
+    const tail = meanTerms(recent);
     return {
       run, steps: last?.step ?? start, completed, resumedFrom: start, seconds: seconds0,
       stepsPerSecond: stepsRun / Math.max(1e-9, seconds0 - (state?.seconds ?? 0)), last, tail, backend: backend.info(), weights: join(run, 'model.safetensors'),

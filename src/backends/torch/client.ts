@@ -63,10 +63,7 @@ export class WorkerClient {
     // One reaction for the client's lifetime (not one per request): a worker's death fails what waits.
     void options.died?.then((how) => {
       this.deadReason = how;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(this.died(p.op));
-      }
+      this.rejectPending((op) => this.died(op));
     });
   }
 
@@ -96,20 +93,14 @@ export class WorkerClient {
       if (!this.connected) {
         // the handshake failed: without the server's CURVE key (or with the wrong one), or not a hyperseg worker;
         // ZMQ retries for ever, and a request waited for its timeout
-        if (this.handshakeError !== null) for (const [id, p] of this.pending) {
-          this.pending.delete(id);
-          p.reject(this.refused(p.op));
-        }
+        if (this.handshakeError !== null) this.rejectPending((op) => this.refused(op));
         return;
       }
       this.connected = false;
       this.lostSince = Date.now();
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new HypersegError('WORKER_DIED', `lost the connection to the torch worker at ${this.endpoint} during '${p.op}' (the worker ended, or the network dropped it)`, {
-          suggestion: 'check the worker, restart it, and run the command again (hyperseg train --resume RUN continues a run)',
-        }));
-      }
+      this.rejectPending((op) => new HypersegError('WORKER_DIED', `lost the connection to the torch worker at ${this.endpoint} during '${op}' (the worker ended, or the network dropped it)`, {
+        suggestion: 'check the worker, restart it, and run the command again (hyperseg train --resume RUN continues a run)',
+      }));
     });
   }
 
@@ -138,6 +129,14 @@ export class WorkerClient {
       throw new HypersegError('WORKER_DIED', `the torch worker at ${this.endpoint} is unreachable: its connection was lost ${((Date.now() - this.lostSince) / 1000).toFixed(0)} s ago and has not come back (before '${op}')`, {
         suggestion: 'check that the worker runs and listens there, then run the command again',
       });
+    }
+  }
+
+  /** Fails every request waiting for a reply with the error `why` makes for its operation. */
+  private rejectPending(why: (op: string) => unknown): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(why(p.op));
     }
   }
 
@@ -171,10 +170,7 @@ export class WorkerClient {
           try {
             msg = decodeMessage(frames);
           } catch (e) {
-            for (const [id, p] of this.pending) {
-              this.pending.delete(id);
-              p.reject(e);
-            }
+            this.rejectPending(() => e);
             continue;
           }
           const p = this.pending.get(msg.envelope.id);
@@ -221,10 +217,7 @@ export class WorkerClient {
   }
 
   close(): void {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new HypersegError('WORKER_DIED', `connection to the torch worker at ${this.endpoint} was closed during '${p.op}'`));
-    }
+    this.rejectPending((op) => new HypersegError('WORKER_DIED', `connection to the torch worker at ${this.endpoint} was closed during '${op}'`));
     this.socket.close();
   }
 }
