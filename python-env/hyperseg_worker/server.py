@@ -79,12 +79,31 @@ class Worker:
         self.step = 0
         self.stop = False
         self.allow_remote = False
+        self.files_root: Path | None = None  # --files-root: save, load and export_onnx stay under it
         self.world = 1  # > 1 once in a data-parallel group (op_join)
 
     # ----- helpers -----
     def need_model(self):
         if self.model is None:
             raise ProtocolError("NOT_INITIALISED", "no model: send init first")
+
+    def file_path(self, op: str, args) -> str:
+        """The `path` argument of a file operation. A worker serving other hosts (--allow-remote) reads and
+        writes files only under --files-root, resolved (`..` and symbolic links followed) before the check:
+        a client that merely holds the worker's public key could otherwise overwrite any file the worker's
+        user may write (`save` writes weights the client chose with set_weights)."""
+        path = args.get("path")
+        if not isinstance(path, str) or not path or "\0" in path:
+            raise ProtocolError("BAD_MESSAGE", f"{op}: path must be a non-empty string, got {path!r}")
+        if self.files_root is None:
+            if self.allow_remote:
+                raise ProtocolError("IO", f"{op} {path}: this worker serves other hosts (--allow-remote) and reads or "
+                                          "writes files only under its --files-root DIR, which was not given")
+            return path
+        real = Path(os.path.realpath(path))
+        if real != self.files_root and self.files_root not in real.parents:
+            raise ProtocolError("IO", f"{op} {path}: outside this worker's --files-root {self.files_root}")
+        return str(real)
 
     def tensor(self, tensors: dict, name: str, ndim: int | None = None, dtype=np.float32) -> torch.Tensor:
         if name not in tensors:
@@ -214,7 +233,7 @@ class Worker:
         self.need_model()
         from .checkpoint import save_checkpoint
 
-        path = str(args.get("path", ""))
+        path = self.file_path("save", args)
         try:
             save_checkpoint(path, self.model, self.opt, self.cfg, self.step, self.gen)
         except OSError as e:
@@ -224,7 +243,7 @@ class Worker:
     def op_load(self, args, tensors):
         from .checkpoint import load_checkpoint
 
-        path = str(args.get("path", ""))
+        path = self.file_path("load", args)
         try:
             model, opt, cfg, step, gen = load_checkpoint(path, self.device)
         except (OSError, ValueError, KeyError) as e:
@@ -327,7 +346,7 @@ class Worker:
         """The encoder (patches [B, 1, m, m, m] -> mu, scale) as an ONNX graph at `path`, batch size
         dynamic, for ONNX Runtime in TypeScript (inference without Python)."""
         self.need_model()
-        path = str(args.get("path", ""))
+        path = self.file_path("export_onnx", args)
         class Encoder(torch.nn.Module):
             def __init__(self, vae):
                 super().__init__()
@@ -422,6 +441,8 @@ def main(argv=None) -> int:
     ap.add_argument("--curve-secret-key", default=os.environ.get("HYPERSEG_CURVE_SECRET_KEY"),
                     help="Z85 CURVE secret key (required with --allow-remote); write it as --curve-secret-key=KEY, since a "
                          "Z85 key may begin with '-', or set HYPERSEG_CURVE_SECRET_KEY (kept out of the process list)")
+    ap.add_argument("--files-root", help="save, load and export_onnx only under this folder (required with --allow-remote "
+                                         "for those operations: remote training checkpoints into a run folder below it)")
     ap.add_argument("--parent-pid", type=int, help="exit when this process ends (set by the TypeScript backend for the workers it starts)")
     a = ap.parse_args(argv)
     check_endpoint(a.endpoint, a.allow_remote)
@@ -436,6 +457,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads or os.cpu_count() or 1)
     worker = Worker(a.device, a.threads, a.max_message_bytes)
     worker.allow_remote = a.allow_remote
+    if a.files_root is not None:
+        root = Path(os.path.realpath(a.files_root))
+        if not root.is_dir():
+            raise SystemExit(f"hyperseg worker: --files-root {a.files_root} is not a folder")
+        worker.files_root = root
 
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)

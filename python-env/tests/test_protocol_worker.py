@@ -331,3 +331,42 @@ def test_deterministic_cuda_fixes_cudnn_cublas_and_torch(preset):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["(False,", "False)", "True", "True", "True", "False", preset or ":4096:8"], r.stdout
+
+
+def test_a_worker_serving_other_hosts_reads_and_writes_files_only_under_its_files_root(tmp_path):
+    # `save` wrote the model (weights a client chose with set_weights) to any path the worker's user could write
+    from hyperseg_worker.protocol import ProtocolError as PE
+
+    root, outside = tmp_path / "runs", tmp_path / "home"
+    root.mkdir()
+    outside.mkdir()
+    (root / "escape").symlink_to(outside)
+    w = Worker("cpu", 1, 2 ** 30)
+    w.op_init({"config": {"preset": "small"}, "seed": 0}, {})
+    w.allow_remote = True
+    with pytest.raises(PE, match=r"--allow-remote\) and reads or writes files only under its --files-root DIR") as e:
+        w.op_save({"path": str(root / "ck.safetensors")}, {})
+    assert e.value.code == "IO"
+    w.files_root = root.resolve()
+    for bad in (outside / "ck.safetensors", root / ".." / "home" / "ck.safetensors", root / "escape" / "ck.safetensors"):
+        for op in (w.op_save, w.op_load, w.op_export_onnx):
+            with pytest.raises(PE, match="outside this worker's --files-root") as e:
+                op({"path": str(bad)}, {})
+            assert e.value.code == "IO"
+    assert list(outside.iterdir()) == []
+    for bad in ("", 7, None, "a\0b"):
+        with pytest.raises(PE, match="path must be a non-empty string") as e:
+            w.op_save({"path": bad}, {})
+        assert e.value.code == "BAD_MESSAGE"
+    # inside it, a checkpoint round trip works as before
+    step = w.op_save({"path": str(root / "run" / ".." / "ck.safetensors")}, {})[0]["step"]
+    assert (root / "ck.safetensors").is_file()
+    assert w.op_load({"path": str(root / "ck.safetensors")}, {})[0]["step"] == step
+    # a loopback worker without --allow-remote keeps any path (the local user's own files)
+    w2 = Worker("cpu", 1, 2 ** 30)
+    w2.op_init({"config": {"preset": "small"}, "seed": 0}, {})
+    w2.op_save({"path": str(outside / "ck.safetensors")}, {})
+    assert (outside / "ck.safetensors").is_file()
+    r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"ipc://{tmp_path}/w.sock", "--files-root", str(tmp_path / "nope")],
+                       capture_output=True, text=True, env=worker_env(), timeout=60)
+    assert r.returncode != 0 and f"--files-root {tmp_path / 'nope'} is not a folder" in r.stderr

@@ -12,7 +12,8 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { phantomCase, normaliseFlair } from '../data/brats.js';
 import { synthVolume } from '../data/synth.js';
 import { assignToCentroids } from '../cluster/kmeans.js';
-import { defaultPatch, embedVolume } from '../pipeline/embed.js';
+import { defaultPatch, denseExact, embedVolume } from '../pipeline/embed.js';
+import { HypersegError } from '../errors.js';
 import { clusterEmbeddings, peakRssOf, resolveModel } from '../pipeline/segment.js';
 
 export interface SegmentBenchResult {
@@ -44,6 +45,13 @@ export interface SegmentBenchResult {
 export async function benchSegment(options: { model?: string; backend?: BackendName; engine?: Engine; preset?: 'small' | 'valid' | 'paper'; planes?: number; brats?: boolean; bratsPreset?: 'small' | 'valid'; threads?: number } = {}): Promise<SegmentBenchResult> {
   const model = options.model ? await resolveModel(options.model) : null;
   const preset = model ? (resolveModelConfig(model.config).preset as 'small' | 'valid' | 'paper') : options.preset ?? 'valid';
+  const named = options.backend ?? 'torch';
+  if (named !== 'torch' && !denseExact(resolveModelConfig(model ? model.config : { preset }))) {
+    // the benchmark compares the two paths; embedVolume's own hint (--path per-patch) is segment's, not bench's
+    throw new HypersegError('UNSUPPORTED', `bench segment compares the dense path with the per-patch path, and the ${named} backend has no dense path for a padded or strided encoder (${model ? `the model ${options.model}, preset ${preset}` : `preset ${preset}`})`, {
+      suggestion: 'use --backend torch (its dense path approximates padded encoders), or a small or valid model',
+    });
+  }
   const backend = await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads });
   try {
     const cfg = resolveModelConfig(model ? model.config : { preset });

@@ -22,7 +22,7 @@ import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { writeNifti } from '../data/nifti.js';
 import { HypersegError, within } from '../errors.js';
-import { casesOf, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
+import { casesOf, checkCases, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { SEGMENT_VERSION, type SegmentSummary, segment } from './segment.js';
 import { atMost, type ChildTrainOptions, type ConcurrentJob, trainConcurrently } from './concurrent.js';
@@ -406,6 +406,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     if (!same) log('the earlier ablation table in this folder was made with other data or settings: only this run\'s configurations go in the new one');
     else for (const row of earlierTable.rows ?? []) if (ABLATION.some((a) => a.name === row.method) && !configs.some((a) => a.name === row.method)) kept.set(row.method, row);
   }
+  // every training and test volume read once before the baselines and the first training run (a damaged
+  // training file was found only after the baselines, and a damaged test file after the first model trained)
+  await checkCases([...new Set([...casesOf(source, 'train'), ...scored])]);
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
   const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend, ...medians } satisfies FolderSettings)}\n`;

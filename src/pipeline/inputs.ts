@@ -240,6 +240,16 @@ export function samplerFor(source: DataSource, shapes: Shape3[]): DataSource['sa
   return { ...base, rMax: Math.min(base.rMax, minSide - 1), lMax: Math.min(base.lMax, minSide - 2) };
 }
 
+/**
+ * Reads every case once, whole (image, truth, their grids), and drops it: a command that works volume by
+ * volume checks them all before the first one's work, so that a truncated .nii.gz or a NaN voxel late in a
+ * folder is named at once, not after the others were trained on or embedded. Headers alone do not show a
+ * gzip stream that ends early. Costs one read per volume (about 0.3 s for a BraTS case).
+ */
+export async function checkCases(cases: CaseRef[]): Promise<void> {
+  for (const c of cases) await c.load();
+}
+
 /** The cases of one split ('all' = every case). */
 export function casesOf(source: DataSource, split: Split): CaseRef[] {
   if (split === 'all' || source.kind === 'nifti') return source.cases;

@@ -28,7 +28,7 @@ import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { type EmbedOptions, type InferencePath, checkDensePatch, defaultPatch, denseExact, embedVolume } from './embed.js';
-import { type CaseRef, type ImageRead, type LoadedCase, type Split, casesOf, openData } from './inputs.js';
+import { type CaseRef, type ImageRead, type LoadedCase, type Split, casesOf, checkCases, openData } from './inputs.js';
 import { readRunConfig, readRunState } from './train.js';
 
 export interface ModelSource {
@@ -274,8 +274,10 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   }
   const out = resolve(options.out);
   if (!options.ownedOut) await checkSegmentationTarget(out);
-  // every input's header before any work (a bad file late in a folder failed after the others were done)
-  for (const ref of cases) for (const f of ref.files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
+  // every input before any work (a bad file late in a folder failed after the others were done; a header
+  // check missed a truncated .nii.gz); one volume is read when its turn comes
+  if (cases.length > 1) await checkCases(cases);
+  else for (const f of cases[0].files) await readNiftiHeader(f, { maxVoxels: options.read?.maxVoxels });
 
   let cfg: ResolvedConfig;
   const owned = !options.backendInstance;

@@ -291,6 +291,13 @@ describe('hyperseg bench transport / train (short runs against a real worker)', 
     expect(j.python.stepsPerSecond).toBeGreaterThan(0);
     expect(j.overhead).toBeCloseTo(1 - j.python.seconds / j.typescript.seconds, 6);
   }, 120_000);
+
+  it('segment on tfjs with a padded encoder is refused with bench\'s own flags, before a backend starts', () => {
+    const r = hyperseg('bench', 'segment', '--backend', 'tfjs', '--preset', 'paper', '--no-brats');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('bench segment compares the dense path with the per-patch path, and the tfjs backend has no dense path for a padded or strided encoder (preset paper)');
+    expect(r.stderr).not.toMatch(/--path/); // segment's flag, which bench lacks, was the hint
+  }, 60_000);
 });
 
 describe('hyperseg parity (as a user runs it)', () => {

@@ -144,7 +144,8 @@ describe('output paths', () => {
     const out = join(dir, 'seg-broken');
     const r = hyperseg('segment', '--model', run, '--input', folder, '--out', out, '--k', '2', '--no-pictures');
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/c\.nii\.gz/);
+    expect(r.stderr).toMatch(/FILE_TRUNCATED\]: \S*c\.nii\.gz: gzip stream ends early/);
+    expect(r.stderr).not.toMatch(/embedded/); // a/ and b/ were embedded first: the header alone looks whole
     expect(existsSync(out)).toBe(false); // a/ and b/ were written into it before
     // a file whose header is bad is found before any volume is embedded
     const bad = join(dir, 'plain-bad');
@@ -242,7 +243,7 @@ describe('damaged or hand-edited JSON records', () => {
     }
   }, 120_000);
 
-  it('ablate and quickstart take only a new, empty or their own folder, never the data folder or one inside it', () => {
+  it('ablate and quickstart take only a new, empty or their own folder, never the data folder or one inside it', async () => {
     // into a training run: seven model folders and the tables were written among its files before
     const before = readdirSync(run).sort();
     const r = hyperseg('ablate', '--data', data, '--out', run, '--steps', '1', '--batch', '4');
@@ -259,7 +260,19 @@ describe('damaged or hand-edited JSON records', () => {
     expect(q.code).toBe(2);
     expect(q.stderr).toMatch(/holds other files, not the folder of an earlier quickstart/);
     expect(readdirSync(run).sort()).toEqual(before);
-  });
+    // a training image truncated past its header: named before the baselines and the first training run
+    const damaged = join(dir, 'ds-damaged');
+    await writeSynthDataset({ out: damaged, count: 6, size: 20, seed: 2 }); // one test volume
+    const manifest = JSON.parse(readFileSync(join(damaged, 'manifest.json'), 'utf8')) as { volumes: { split: string; image: string }[] };
+    const image = join(damaged, manifest.volumes.find((v) => v.split === 'train')!.image);
+    const whole = readFileSync(image);
+    writeFileSync(image, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const abl = join(dir, 'abl-damaged');
+    const d = hyperseg('ablate', '--data', damaged, '--out', abl, '--steps', '1', '--batch', '4');
+    expect(d.code).toBe(1);
+    expect(d.stderr).toContain(`FILE_TRUNCATED]: ${image}: gzip stream ends early`);
+    expect(existsSync(abl)).toBe(false); // the baselines' rows and folders were written first
+  }, 60_000);
 
   it('a BraTS case folder without its FLAIR image is named; a NaN in a label file is called damage', async () => {
     const b = join(dir, 'brats-noflair');
