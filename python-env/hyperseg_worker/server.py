@@ -2,7 +2,8 @@
 
     python -m hyperseg_worker.server --endpoint ipc:///tmp/hs.sock [--device cpu|cuda[:N]] [--threads N]
 
-Binds ipc:// or tcp on loopback only, unless --allow-remote (which then requires CURVE keys).
+Binds ipc:// or tcp on loopback only, unless --allow-remote (which then requires a CURVE secret key, the
+clients' public keys or --any-client, and --files-root for file operations).
 Prints "READY <endpoint>" on stdout once bound. Frames are read without copying (numpy views over the
 ZeroMQ buffers, shared by torch); nothing from the wire is unpickled. Any bad message gets an error
 reply and the worker goes on; SIGTERM and the shutdown op end it cleanly.
@@ -46,8 +47,50 @@ def check_endpoint(endpoint: str, allow_remote: bool) -> None:
             raise SystemExit(f"hyperseg worker: {endpoint}: the port must be 1-65535 (or * for any free port), got {port!r}")
         if host in LOOPBACK or allow_remote:
             return
-        raise SystemExit(f"hyperseg worker: refusing to bind {endpoint}: not loopback; pass --allow-remote with --curve-secret-key to serve other hosts")
+        raise SystemExit(f"hyperseg worker: refusing to bind {endpoint}: not loopback; pass --allow-remote with --curve-secret-key and --curve-client-keys to serve other hosts")
     raise SystemExit(f"hyperseg worker: unsupported endpoint {endpoint!r}; use ipc://PATH or tcp://127.0.0.1:PORT")
+
+
+def read_client_keys(path: str) -> set[bytes]:
+    """The CURVE public keys (Z85, 40 characters, one per line; `#` starts a comment) of the clients a worker
+    serving other hosts lets in."""
+    from zmq.utils import z85
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise SystemExit(f"hyperseg worker: cannot read --curve-client-keys {path}: {e}") from None
+    keys = set()
+    for n, line in enumerate(lines, 1):
+        key = line.split("#", 1)[0].strip()
+        if not key:
+            continue
+        try:
+            if len(key) != 40 or len(z85.decode(key)) != 32:
+                raise ValueError
+        except ValueError:
+            raise SystemExit(f"hyperseg worker: --curve-client-keys {path}, line {n}: not a Z85 CURVE public key (40 characters): {key[:48]!r}") from None
+        keys.add(key.encode())
+    if not keys:
+        raise SystemExit(f"hyperseg worker: --curve-client-keys {path} lists no keys")
+    return keys
+
+
+class ClientKeys:
+    """The ZAP handler's question, per connecting client: is its CURVE public key listed? A refused key is said
+    once on stderr (ZeroMQ reconnects every 0.1 s)."""
+
+    def __init__(self, keys: set[bytes]):
+        self.keys = keys
+        self.refused: set[bytes] = set()
+
+    def callback(self, domain, key: bytes) -> bool:
+        if key in self.keys:
+            return True
+        if key not in self.refused:
+            self.refused.add(key)
+            print(f"hyperseg worker: refused a client whose CURVE public key {key.decode()} is not in --curve-client-keys", file=sys.stderr, flush=True)
+        return False
 
 
 def int_arg(args, key, default, lo, hi):
@@ -441,6 +484,10 @@ def main(argv=None) -> int:
     ap.add_argument("--curve-secret-key", default=os.environ.get("HYPERSEG_CURVE_SECRET_KEY"),
                     help="Z85 CURVE secret key (required with --allow-remote); write it as --curve-secret-key=KEY, since a "
                          "Z85 key may begin with '-', or set HYPERSEG_CURVE_SECRET_KEY (kept out of the process list)")
+    ap.add_argument("--curve-client-keys", help="a file of the CURVE public keys (Z85, one per line) of the clients allowed in; "
+                                                "with --allow-remote this or --any-client is required (`hyperseg keygen` makes a client's pair)")
+    ap.add_argument("--any-client", action="store_true", help="with --allow-remote: let in any client that has this worker's "
+                                                              "public key (the connection is encrypted, the client not authenticated)")
     ap.add_argument("--files-root", help="save, load and export_onnx only under this folder (required with --allow-remote "
                                          "for those operations: remote training checkpoints into a run folder below it)")
     ap.add_argument("--parent-pid", type=int, help="exit when this process ends (set by the TypeScript backend for the workers it starts)")
@@ -448,6 +495,12 @@ def main(argv=None) -> int:
     check_endpoint(a.endpoint, a.allow_remote)
     if a.allow_remote and not a.curve_secret_key:
         raise SystemExit("hyperseg worker: --allow-remote requires --curve-secret-key (ZeroMQ CURVE encryption)")
+    if a.allow_remote and not a.curve_client_keys and not a.any_client:
+        raise SystemExit("hyperseg worker: --allow-remote requires --curve-client-keys FILE (the public keys of the clients "
+                         "allowed in; `hyperseg keygen` makes a pair) or, to let in anyone with this worker's public key, --any-client")
+    if a.curve_client_keys and not a.curve_secret_key:
+        raise SystemExit("hyperseg worker: --curve-client-keys needs --curve-secret-key (CURVE)")
+    client_keys = read_client_keys(a.curve_client_keys) if a.curve_client_keys else None
     if a.curve_secret_key is not None and len(a.curve_secret_key) != 40:
         raise SystemExit(f"hyperseg worker: a CURVE secret key is 40 Z85 characters, got {len(a.curve_secret_key)}")
     if a.device.startswith("cuda") and not torch.cuda.is_available():
@@ -464,12 +517,25 @@ def main(argv=None) -> int:
         worker.files_root = root
 
     ctx = zmq.Context()
+    auth = None
+    if client_keys is not None:
+        # ZeroMQ's ZAP handler in a thread: each CURVE handshake asks it whether the client's key is listed
+        from zmq.auth.thread import ThreadAuthenticator
+
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        auth.configure_curve_callback(domain="*", credentials_provider=ClientKeys(client_keys))
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
 
-    def refuse(message):  # a start-up problem: one line, no traceback, the socket released
+    def close():
         sock.close(0)
+        if auth is not None:
+            auth.stop()
         ctx.term()
+
+    def refuse(message):  # a start-up problem: one line, no traceback, the socket released
+        close()
         raise SystemExit(f"hyperseg worker: {message}")
 
     # a frame far over the limit is dropped by libzmq as it arrives, with the connection, instead of being
@@ -485,6 +551,8 @@ def main(argv=None) -> int:
         # what clients need (not secret): hyperseg reads it from HYPERSEG_CURVE_SERVER_KEY for --workers
         print(f"hyperseg worker: CURVE public key {zmq.curve_public(a.curve_secret_key.encode()).decode()} "
               "(clients: HYPERSEG_CURVE_SERVER_KEY=KEY hyperseg ... --workers ENDPOINT)", file=sys.stderr, flush=True)
+        print(f"hyperseg worker: {'clients whose public keys are in ' + a.curve_client_keys + f' ({len(client_keys)})' if client_keys else 'any client with that key'} "
+              "may connect", file=sys.stderr, flush=True)
     if "[" in a.endpoint:
         sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:PORT is loopback, and libzmq binds IPv6 only when told
     try:
@@ -511,8 +579,7 @@ def main(argv=None) -> int:
             reply = worker.handle(body)
             sock.send_multipart([identity.bytes, *reply], copy=False)
     finally:
-        sock.close(0)
-        ctx.term()
+        close()
         if a.endpoint.startswith("ipc://"):
             Path(a.endpoint[len("ipc://"):]).unlink(missing_ok=True)
     return 0

@@ -250,14 +250,14 @@ def test_curve_secret_key_beginning_with_a_dash_and_a_key_of_the_wrong_length(tm
         port = probe.getsockname()[1]
     for args, extra_env in (([f"--curve-secret-key={secret}"], {}), ([], {"HYPERSEG_CURVE_SECRET_KEY": secret})):
         endpoint = f"tcp://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--allow-remote", "--threads", "1", *args],
+        proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--allow-remote", "--any-client", "--threads", "1", *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**worker_env(), **extra_env})
         try:
             assert proc.stdout.readline().strip() == f"READY {endpoint}", proc.stderr.read()
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
-    r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"tcp://127.0.0.1:{port}", "--allow-remote", "--curve-secret-key=abc"],
+    r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"tcp://127.0.0.1:{port}", "--allow-remote", "--any-client", "--curve-secret-key=abc"],
                        capture_output=True, text=True, env=worker_env(), timeout=60)
     assert r.returncode != 0 and "a CURVE secret key is 40 Z85 characters, got 3" in r.stderr
 
@@ -370,3 +370,64 @@ def test_a_worker_serving_other_hosts_reads_and_writes_files_only_under_its_file
     r = subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"ipc://{tmp_path}/w.sock", "--files-root", str(tmp_path / "nope")],
                        capture_output=True, text=True, env=worker_env(), timeout=60)
     assert r.returncode != 0 and f"--files-root {tmp_path / 'nope'} is not a folder" in r.stderr
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_worker_serving_other_hosts_lets_in_only_the_clients_whose_keys_it_lists(tmp_path):
+    # CURVE alone encrypts: any client holding the worker's public key (which it prints) was served
+    server_public, server_secret = zmq.curve_keypair()
+    listed, other = zmq.curve_keypair(), zmq.curve_keypair()
+    keys = tmp_path / "clients"
+    keys.write_text(f"# the lab's workstation\n{listed[0].decode()}  # alice\n\n")
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", endpoint, "--allow-remote", "--threads", "1",
+                             "--curve-client-keys", str(keys)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**worker_env(), "HYPERSEG_CURVE_SECRET_KEY": server_secret.decode()})
+    ctx = zmq.Context()
+    try:
+        assert proc.stdout.readline().strip() == f"READY {endpoint}", proc.stderr.read()
+
+        def ping(pair):
+            s = ctx.socket(zmq.DEALER)
+            s.setsockopt(zmq.LINGER, 0)
+            s.curve_serverkey, s.curve_publickey, s.curve_secretkey = server_public, pair[0], pair[1]
+            s.connect(endpoint)
+            s.send_multipart(encode_message({"v": 1, "id": 1, "op": "ping"}, []))
+            ok = s.poll(3000) != 0
+            if ok:
+                env, _ = decode_message(s.recv_multipart())
+                ok = env["ok"] and env["result"]["pong"] is True
+            s.close(0)
+            return ok
+
+        assert ping(listed)
+        assert not ping(other)
+        assert ping(listed)  # and it goes on serving
+    finally:
+        ctx.term()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    err = proc.stderr.read()
+    assert err.count(f"refused a client whose CURVE public key {other[0].decode()} is not in --curve-client-keys") == 1
+    assert f"clients whose public keys are in {keys} (1) may connect" in err
+
+    def start(*args, key=server_secret.decode()):
+        return subprocess.run([sys.executable, "-m", "hyperseg_worker.server", "--endpoint", f"tcp://127.0.0.1:{free_port()}", *args],
+                              capture_output=True, text=True, env={**worker_env(), "HYPERSEG_CURVE_SECRET_KEY": key}, timeout=60)
+
+    r = start("--allow-remote")
+    assert r.returncode != 0 and "--allow-remote requires --curve-client-keys FILE" in r.stderr and "--any-client" in r.stderr
+    bad = tmp_path / "bad"
+    bad.write_text(f"{listed[0].decode()}\nnot-a-key\n")
+    r = start("--allow-remote", "--curve-client-keys", str(bad))
+    assert r.returncode != 0 and f"--curve-client-keys {bad}, line 2: not a Z85 CURVE public key" in r.stderr
+    (tmp_path / "empty").write_text("# nobody yet\n")
+    r = start("--allow-remote", "--curve-client-keys", str(tmp_path / "empty"))
+    assert r.returncode != 0 and "lists no keys" in r.stderr
+    r = start("--curve-client-keys", str(keys), key="")
+    assert r.returncode != 0 and "--curve-client-keys needs --curve-secret-key" in r.stderr

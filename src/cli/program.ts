@@ -9,6 +9,7 @@ import { registerEvaluate } from './evaluate.js';
 import { registerImportCheckpoint } from './import-checkpoint.js';
 import { registerParity } from './parity.js';
 import { registerInfo } from './info.js';
+import { registerKeygen } from './keygen.js';
 import { registerAblate, registerQuickstart } from './quickstart.js';
 import { registerSegment } from './segment.js';
 import { registerSynth } from './synth.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerDoctor(program);
   registerImportCheckpoint(program);
+  registerKeygen(program);
   registerParity(program);
   for (const cmd of program.commands) {
     cmd.showHelpAfterError('(run with --help for usage)').exitOverride((err) => {

@@ -17,6 +17,7 @@ import { modelWeights, readSafetensors, writeWeightsFile } from '../../weights/s
 import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { WorkerClient } from './client.js';
+import { curvePairOf } from './curve.js';
 import { type SpawnOptions, type WorkerProcess, spawnWorker } from './process.js';
 
 export interface TorchBackendOptions extends SpawnOptions {
@@ -25,6 +26,8 @@ export interface TorchBackendOptions extends SpawnOptions {
   /** Local workers to start when `workers` is not given (default 1). */
   localWorkers?: number;
   curveServerKey?: string;
+  /** This client's CURVE secret key (Z85), for workers that list their clients (default: HYPERSEG_CURVE_CLIENT_SECRET_KEY). */
+  curveClientSecretKey?: string;
   timeoutMs?: number;
 }
 
@@ -63,7 +66,10 @@ export class TorchBackend implements ComputeBackend {
     if (workers && workers.length > 0) {
       // the CLI's --workers reach a CURVE worker (--allow-remote) through the environment: a key in argv shows in `ps`
       const curveServerKey = this.options.curveServerKey ?? (process.env.HYPERSEG_CURVE_SERVER_KEY || undefined);
-      this.clients = workers.map((ep) => new WorkerClient(ep, { timeoutMs, curveServerKey }));
+      const fromEnv = this.options.curveClientSecretKey === undefined;
+      const clientSecret = this.options.curveClientSecretKey ?? (process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY || undefined);
+      const curveClientKey = clientSecret === undefined ? undefined : curvePairOf(clientSecret, fromEnv ? 'HYPERSEG_CURVE_CLIENT_SECRET_KEY' : 'curveClientSecretKey');
+      this.clients = workers.map((ep) => new WorkerClient(ep, { timeoutMs, curveServerKey, curveClientKey }));
     } else {
       const n = this.options.localWorkers ?? 1;
       if (!Number.isInteger(n) || n < 1) throw new HypersegError('INVALID_ARGUMENT', `localWorkers must be an integer ≥ 1, got ${n}`);

@@ -17,6 +17,11 @@ export interface ClientOptions {
   /** CURVE: the server's public key (Z85) for remote workers. */
   curveServerKey?: string;
   /**
+   * CURVE: this client's key pair (Z85), for a worker that lets in only listed clients (--curve-client-keys);
+   * default a new pair per connection, which such a worker refuses.
+   */
+  curveClientKey?: { publicKey: string; secretKey: string };
+  /**
    * Without `died` (remote workers): how long a lost connection may stay lost before requests fail as
    * WORKER_DIED (default 15 s; ZMQ reconnects by itself to a worker that comes back).
    */
@@ -53,7 +58,7 @@ export class WorkerClient {
     this.options = options;
     this.socket = new Dealer({ linger: 0 });
     if (options.curveServerKey) {
-      const pair = curveKeyPair();
+      const pair = options.curveClientKey ?? curveKeyPair();
       this.socket.curveServerKey = options.curveServerKey;
       this.socket.curvePublicKey = pair.publicKey;
       this.socket.curveSecretKey = pair.secretKey;
@@ -105,11 +110,16 @@ export class WorkerClient {
   }
 
   private refused(op: string): HypersegError {
-    return new HypersegError('WORKER_ERROR', `the torch worker at ${this.endpoint} closed the connection during the ZMTP handshake (${this.handshakeError}) before '${op}'`, {
-      suggestion: this.options.curveServerKey
-        ? 'check that the server public key is the one of this worker\'s --curve-secret-key'
-        : 'a worker serving with --allow-remote needs its CURVE public key, which it prints at start: HYPERSEG_CURVE_SERVER_KEY=KEY; else check the endpoint is a hyperseg worker',
-    });
+    const { curveServerKey, curveClientKey } = this.options;
+    // a worker's ZAP handler refusing the client's key fails the handshake as 'auth'; a wrong server key as 'protocol'
+    const byKey = curveServerKey && this.handshakeError?.startsWith('auth');
+    let suggestion: string;
+    if (!curveServerKey) suggestion = 'a worker serving with --allow-remote needs its CURVE public key, which it prints at start: HYPERSEG_CURVE_SERVER_KEY=KEY; else check the endpoint is a hyperseg worker';
+    else if (byKey && curveClientKey) suggestion = `the worker lets in only the clients listed in its --curve-client-keys file: add this client's public key ${curveClientKey.publicKey} there and restart it`;
+    else if (byKey) suggestion = 'the worker lets in only the clients listed in its --curve-client-keys file: set HYPERSEG_CURVE_CLIENT_SECRET_KEY to a secret key whose public key is listed there (hyperseg keygen makes a pair)';
+    else suggestion = 'check that the server public key is the one of this worker\'s --curve-secret-key';
+    const what = byKey ? `refused this client's CURVE key${curveClientKey ? ` (public key ${curveClientKey.publicKey})` : ' (a new key: HYPERSEG_CURVE_CLIENT_SECRET_KEY is not set)'}` : `closed the connection during the ZMTP handshake (${this.handshakeError})`;
+    return new HypersegError('WORKER_ERROR', `the torch worker at ${this.endpoint} ${what} before '${op}'`, { suggestion });
   }
 
   /** Remote workers: after a lost connection, waits up to reconnectMs for ZMQ to reconnect, else WORKER_DIED. */
