@@ -475,7 +475,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     let trainSeconds = 0;
     let steps = 0;
     for (const seed of seeds) {
-      const { run, which, target, trainOptions, segDir, segOptions } = await plan(a, seed, options.threads);
+      const { which, target, trainOptions, segDir, segOptions } = await plan(a, seed, options.threads);
       log(`${which}: training (${target} steps)`);
       const tr = await train({ ...trainOptions, signal: options.signal, onLog: log });
       if (!tr.completed) throw new HypersegError('INTERRUPTED', `${which}: training stopped at step ${tr.steps} of ${target}`, { suggestion: 're-run the same ablate command to continue (finished configurations are reused)' });
