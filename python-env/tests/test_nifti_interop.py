@@ -105,3 +105,23 @@ def test_whole_volume_resampling_matches_scipy_zoom_half_voxel_convention(tmp_pa
     got = np.array(json.loads(out)).reshape(12, 14, 18)
     ref = ndimage.zoom(vol.astype(np.float64), 2, order=1, mode="nearest", grid_mode=True)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_the_written_qform_is_the_sform_when_the_given_spacing_disagrees_and_absent_for_a_sheared_affine(tmp_path):
+    # an input with qform identity and sform diag(2) offset -5 (pixdim 1): its pixdim was written beside the
+    # sform's rotation and offset, a qform 5 mm away from the sform in the same file
+    scaled = np.array([[2.0, 0, 0, -5], [0, 2, 0, -5], [0, 0, 2, -5], [0, 0, 0, 1]])
+    sheared = np.array([[1.0, 0.5, 0, 3], [0, 1, 0, 2], [0, 0, 1, 1], [0, 0, 0, 1]])
+    a, b = tmp_path / "scaled.nii.gz", tmp_path / "sheared.nii.gz"
+    node(f"""
+        const data = new Uint8Array(24);
+        await h.writeNifti({json.dumps(str(a))}, {{ shape: [2, 3, 4], spacing: [1, 1, 1], affine: {json.dumps(scaled.tolist())}, data }});
+        await h.writeNifti({json.dumps(str(b))}, {{ shape: [2, 3, 4], spacing: [1, 1, 1], affine: {json.dumps(sheared.tolist())}, data }});
+    """, tmp_path)
+    im = nib.load(str(a))
+    np.testing.assert_allclose(im.header.get_sform(), scaled, atol=1e-6)
+    np.testing.assert_allclose(im.header.get_qform(), scaled, atol=1e-6)
+    np.testing.assert_allclose(im.header.get_zooms(), [2, 2, 2], rtol=1e-6)
+    sh = nib.load(str(b))
+    assert int(sh.header["qform_code"]) == 0 and int(sh.header["sform_code"]) == 1
+    np.testing.assert_allclose(sh.affine, sheared, atol=1e-6)

@@ -20,7 +20,7 @@ import { HypersegError } from '../errors.js';
 import { Rng } from '../random.js';
 import { fillAxis, axisTable, sampleTables } from '../sampling/resample.js';
 import { buildDirReplacing } from './dataset.js';
-import { type NiftiVolume, type ReadOptions, labelData, readNifti, scaledData, writeNifti } from './nifti.js';
+import { type NiftiVolume, type ReadOptions, checkTruthGrid, labelData, readNifti, scaledData, writeNifti } from './nifti.js';
 import { smoothNoise } from './noise.js';
 
 export const BRATS_SHAPE: [number, number, number] = [240, 240, 155];
@@ -143,6 +143,7 @@ export async function loadBratsCase(c: BratsCase, read: Pick<ReadOptions, 'maxVo
     if (segVol.shape.join() !== flair.shape.join()) {
       throw new HypersegError('SHAPE_MISMATCH', `${c.seg} has shape ${segVol.shape.join('×')} but ${c.flair} has shape ${flair.shape.join('×')}`);
     }
+    checkTruthGrid(c.seg, segVol.affine, c.flair, flair.affine);
     const seg = labelData(segVol, c.seg);
     const wt = new Uint8Array(seg.length);
     for (let i = 0; i < seg.length; i++) {

@@ -286,6 +286,18 @@ export function gridRelation(a: number[][], b: number[][]): 'same' | 'placement'
   return 'same';
 }
 
+/**
+ * A label file's grid against its image's: one oriented differently (a flipped or permuted axis in its affine) is
+ * refused, as `evaluate --pred --truth` refuses it; scored voxel by voxel, it was a silent mismatch.
+ */
+export function checkTruthGrid(truth: string, truthAffine: number[][], image: string, imageAffine: number[][]): void {
+  if (gridRelation(imageAffine, truthAffine) === 'orientation') {
+    throw new HypersegError('INVALID_INPUT', `${truth} is oriented differently from its image ${image} (their affines send the voxel axes along different world directions): the same voxel index is not the same place in both`, {
+      suggestion: 'resample the label file onto the image\'s grid first (nibabel, SimpleITK)',
+    });
+  }
+}
+
 /** Voxel values with scl_slope/scl_inter applied, as float32 (a view, not a copy, when no scaling applies to float32 data). */
 export function scaledData(vol: NiftiVolume): Float32Array {
   if (vol.data instanceof Float32Array && vol.slope === 1 && vol.inter === 0) return vol.data;
@@ -376,15 +388,23 @@ export function encodeNifti(vol: WriteVolume): Buffer {
   dims.forEach((v, i) => dv.setInt16(40 + 2 * i, v, true));
   dv.setInt16(70, CODES[datatype], true);
   dv.setInt16(72, bytes * 8, true);
-  const q = quaternOf(affine, spacing);
-  const pix = [q.qfac, spacing[0], spacing[1], spacing[2], 1, 1, 1, 1];
+  // The qform is the affine's rotation and voxel sizes: pixdim must be the lengths of its columns. An input whose
+  // pixdim disagrees with its sform (qform identity, sform diag(2)) had its pixdim written beside the sform's
+  // rotation and offset: a qform 5 mm from the sform. A sheared affine has no qform (code 0; the sform is exact).
+  const norms = [0, 1, 2].map((j) => Math.hypot(affine[0][j], affine[1][j], affine[2][j]));
+  const pixdim = norms.map((nrm, j) => (Math.abs(nrm - spacing[j]) <= 1e-5 * Math.max(nrm, 1e-12) ? spacing[j] : nrm));
+  const q = quaternOf(affine, pixdim);
+  const unit = (j: number) => [0, 1, 2].map((r) => affine[r][j] / norms[j]);
+  const dot = (u: number[], v: number[]) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+  const orthogonal = norms.every((nrm) => nrm > 0) && Math.max(Math.abs(dot(unit(0), unit(1))), Math.abs(dot(unit(0), unit(2))), Math.abs(dot(unit(1), unit(2)))) < 1e-4;
+  const pix = [q.qfac, pixdim[0], pixdim[1], pixdim[2], 1, 1, 1, 1];
   pix.forEach((v, i) => dv.setFloat32(76 + 4 * i, v, true));
   dv.setFloat32(108, SINGLE_FILE_OFFSET, true);
   dv.setFloat32(112, 1, true); // scl_slope
   dv.setFloat32(116, 0, true); // scl_inter
   buf.writeUInt8(10, 123); // xyzt_units: mm (2) + seconds (8)
   buf.write('hyperseg', 148, 'latin1'); // descrip
-  dv.setInt16(252, 1, true); // qform_code: scanner
+  dv.setInt16(252, orthogonal ? 1 : 0, true); // qform_code: scanner, or none for a sheared affine
   dv.setInt16(254, 1, true); // sform_code: scanner
   dv.setFloat32(256, q.b, true);
   dv.setFloat32(260, q.c, true);

@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
 import { bratsSplit, listBratsCases, loadBratsCase, looksLikeBratsCase } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
-import { DEFAULT_MAX_VOXELS, type NiftiHeader, type ReadOptions, labelData, readNifti, scaledData } from '../data/nifti.js';
+import { DEFAULT_MAX_VOXELS, type NiftiHeader, type ReadOptions, checkTruthGrid, labelData, readNifti, scaledData } from '../data/nifti.js';
 import type { Shape3 } from '../types.js';
 
 export type DataKind = 'synth' | 'brats' | 'nifti';
@@ -158,9 +158,12 @@ const TRUTH_FILE = /_(seg|label|labels|truth|gt)\.nii(\.gz)?$/i;
  * `shape`: its image's, checked. A file of a single value (a case without the structure: all background)
  * has no clusters to match: it gives `{ unscored }` naming it, and the case is segmented but not scored.
  */
-export async function truthTarget(file: string, shape?: Shape3, read: ImageRead = {}): Promise<Target | { unscored: string }> {
+export async function truthTarget(file: string, image?: { path: string; shape: Shape3; affine: number[][] }, read: ImageRead = {}): Promise<Target | { unscored: string }> {
   const vol = await readNifti(file, { maxVoxels: read.maxVoxels });
-  if (shape && vol.shape.join() !== shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${shape.join('×')}`);
+  if (image) {
+    if (vol.shape.join() !== image.shape.join()) throw new HypersegError('SHAPE_MISMATCH', `${file} has shape ${vol.shape.join('×')}, its image ${image.shape.join('×')}`);
+    checkTruthGrid(file, vol.affine, image.path, image.affine);
+  }
   const labels = labelData(vol, file);
   const classes = [...new Set(labels)].sort((a, b) => a - b);
   if (classes.length < 2) return { unscored: `${file} has a single label value (${classes[0]}): no classes to match clusters to, so this volume is not scored` };
@@ -170,23 +173,36 @@ export async function truthTarget(file: string, shape?: Shape3, read: ImageRead 
 
 async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSource> {
   const files: string[] = [];
+  const named: string[] = []; // files given by name, not found in a folder
   for (const p of paths) {
     if (statSync(p).isDirectory()) {
       const names = (await readdir(p)).filter(isNifti).sort();
       files.push(...names.map((n) => join(p, n)));
     } else if (isNifti(p)) {
       files.push(p);
+      named.push(p);
     } else {
       throw new HypersegError('INVALID_INPUT', `${p}: not a NIfTI file (.nii or .nii.gz), a hyperseg synth folder or a BraTS-layout folder`);
     }
   }
   // label files are the truth of the image beside them, not images
   const stemOf = (f: string) => join(dirname(f), basename(f).replace(/\.nii(\.gz)?$/i, ''));
-  const images = files.filter((f) => !TRUTH_FILE.test(basename(f)));
+  const truthStem = (t: string) => join(dirname(t), basename(t).replace(TRUTH_FILE, ''));
+  // an image given by name has its truth beside it, as in a folder (it was ignored: nothing was scored)
+  for (const f of named) {
+    if (TRUTH_FILE.test(basename(f)) || files.some((t) => TRUTH_FILE.test(basename(t)) && truthStem(t) === stemOf(f))) continue;
+    const beside = (await readdir(dirname(f))).filter((n) => isNifti(n) && TRUTH_FILE.test(n) && truthStem(join(dirname(f), n)) === stemOf(f));
+    files.push(...beside.sort().map((n) => join(dirname(f), n)));
+  }
+  const images = [...new Set(files.filter((f) => !TRUTH_FILE.test(basename(f))))]; // a file named twice is one volume
   const truthOf = new Map<string, string>();
-  for (const t of files.filter((f) => TRUTH_FILE.test(basename(f)))) {
-    const stem = join(dirname(t), basename(t).replace(TRUTH_FILE, ''));
+  for (const t of [...new Set(files.filter((f) => TRUTH_FILE.test(basename(f))))]) {
+    const stem = truthStem(t);
     if (!images.some((f) => stemOf(f) === stem)) {
+      const image = ['.nii.gz', '.nii'].map((e) => stem + e).find((f) => existsSync(f));
+      if (image) {
+        throw new HypersegError('INVALID_INPUT', `${t} is the label file (the truth) of ${image}, not an image`, { suggestion: `pass ${image}: its truth is found beside it` });
+      }
       throw new HypersegError('INVALID_INPUT', `${t}: a label file with no image ${basename(stem)}.nii or ${basename(stem)}.nii.gz beside it`, { suggestion: 'label files (NAME_seg, _label, _labels, _truth, _gt) are the truth of NAME; rename the file if it is an image' });
     }
     const other = truthOf.get(stem);
@@ -205,7 +221,7 @@ async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSou
       id, split: 'all', files: truthFile ? [f, truthFile] : [f], truth: Boolean(truthFile),
       async load(): Promise<LoadedCase> {
         const v = await readNifti(f, read);
-        const t = truthFile ? await truthTarget(truthFile, v.shape, read) : null;
+        const t = truthFile ? await truthTarget(truthFile, { path: f, shape: v.shape, affine: v.affine }, read) : null;
         const targets = t && 'labels' in t ? [t] : [];
         return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets, ...(t && 'unscored' in t ? { unscored: t.unscored } : {}) };
       },

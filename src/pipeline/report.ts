@@ -11,7 +11,7 @@
  */
 
 import { existsSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { isObject, readJsonFile } from '../data/json.js';
 import { gridRelation, labelData, readNifti } from '../data/nifti.js';
@@ -89,6 +89,7 @@ export function formatMeanSd(x: MeanSd, digits = 3): string {
 
 export async function readSegmentSummary(dir: string): Promise<SegmentSummary> {
   const p = join(dir, 'segment.json');
+  if (!existsSync(dir)) throw new HypersegError('FILE_NOT_FOUND', `${dir}: no such folder`, { suggestion: 'give the --out folder of a hyperseg segment run' });
   if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: not a segmentation folder (no segment.json)`, { suggestion: 'run hyperseg segment --out DIR first' });
   const s = await readJsonFile<unknown>(p, 'the segmentation summary');
   const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
@@ -122,6 +123,12 @@ export async function scoreSegmentation(dir: string, options: { maxVoxels?: numb
     if (!ref) throw new HypersegError('INVALID_INPUT', `case ${entry.id} of ${root} is no longer in ${summary.data.inputs.join(', ')}`);
     const c = await ref.load();
     if (c.unscored) skipped.push({ id: c.id, reason: c.unscored });
+    // a volume whose truth's k was not clustered is said to be unscored, and why (it showed '—' like one without truth)
+    const missed = c.targets.filter((t) => !entry.labels[String(t.k)]);
+    if (missed.length > 0 && missed.length === c.targets.length) {
+      const ks = missed.map((t) => t.k).join(',');
+      skipped.push({ id: c.id, reason: `its truth has ${missed.map((t) => t.k).join(' and ')} classes, and it was clustered with k = ${summary.ks.join(', ')} (segment again with --k ${ks}, or without --k)` });
+    }
     for (const t of c.targets) {
       truthKs.add(t.k);
       const file = entry.labels[String(t.k)];
@@ -196,6 +203,19 @@ export function tableRow(name: string, aggregates: Aggregate[]): string {
   return `| ${name} | ${cells.join(' | ')} |`;
 }
 
+const fmt = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(3) : '—');
+
+/** What the table's columns hold, in one sentence (a BraTS table's Dice is the tumour's, not an average). */
+function scoresSentence(aggregates: Aggregate[]): string {
+  const parts: string[] = [];
+  if (aggregates.some((a) => a.target.startsWith('level'))) parts.push('Levels: average-class Dice after Hungarian matching of clusters to classes');
+  if (aggregates.some((a) => a.target === 'whole-tumour')) {
+    parts.push('Whole-tumour Dice: the k = 3 clusters matched (Hungarian) to background, brain and tumour, and the Dice of the tumour\'s; HD95 and ASSD of that tumour mask against the truth\'s');
+  }
+  if (truthAggregates(aggregates).length > 0) parts.push('Average-class Dice after Hungarian matching of clusters to the label file\'s classes (foreground Dice, HD95 and ASSD for two-class label files)');
+  return parts.join('. ');
+}
+
 export function tableHeader(aggregates: Aggregate[]): string {
   const synth = aggregates.filter((a) => a.target.startsWith('level')).sort((a, b) => a.target.localeCompare(b.target));
   const cols = synth.map((a) => `Level ${a.target.slice(5)} (k = ${a.k})`);
@@ -226,15 +246,18 @@ export async function evaluateRun(dir: string, options: { title?: string; method
   if (aggregates.length === 0) {
     lines.push('No ground truth for these volumes: nothing to score. Segmentations and pictures are listed below.', '');
   } else {
-    lines.push('## Scores', '', `Average-class Dice after Hungarian matching of clusters to classes (${oneVolume(aggregates) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
+    lines.push('## Scores', '', `${scoresSentence(aggregates)} (${oneVolume(aggregates) ? 'one volume' : 'mean ± sd over volumes'}).`, '', tableHeader(aggregates), tableRow(method, aggregates), ...(options.extra ?? []), '');
     if (aggregates.some((a) => a.noSurface)) lines.push('HD95 and ASSD are averaged over the volumes where prediction and truth both have a surface ("n of N"); a volume without one (an empty prediction, or no foreground in its truth) has no finite distance.', '');
   }
   if (skipped?.length) lines.push(`Not scored (${skipped.length} of ${summary.cases.length} volumes): ${skipped.map((x) => `${x.id}: ${x.reason}`).join('; ')}.`, '');
   lines.push('## Volumes', '', '| Volume | Embedding (s) | Voxels/s | Scores | Pictures |', '|---|---|---|---|---|');
   for (const e of summary.cases) {
     const hd = (s: CaseScore) => (s.hd95 !== undefined && Number.isFinite(s.hd95) ? s.hd95.toFixed(1) : `— (${s.surfaceStatus ?? 'no surface'})`);
-    const sc = cases.filter((s) => s.id === e.id).map((s) => `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (${s.target === 'whole-tumour' ? 'WT' : 'foreground'} ${s.focusDice.toFixed(3)}, HD95 ${hd(s)})` : ''}`).join('; ')
-      || (skipped?.some((x) => x.id === e.id) ? 'not scored (single-valued label file)' : '');
+    // the whole-tumour score is the tumour's Dice; the three classes' average is named as such (both were 'whole-tumour')
+    const sc = cases.filter((s) => s.id === e.id).map((s) => (s.target === 'whole-tumour'
+      ? `whole-tumour Dice ${fmt(s.focusDice)}, HD95 ${hd(s)} (average over the ${s.k} classes ${s.meanDice.toFixed(3)})`
+      : `${s.target}: ${s.meanDice.toFixed(3)}${s.focusDice !== undefined ? ` (foreground ${fmt(s.focusDice)}, HD95 ${hd(s)})` : ''}`)).join('; ')
+      || (skipped?.some((x) => x.id === e.id) ? 'not scored (see above)' : '');
     const pics = [e.montage, e.disk].filter(Boolean).map((p) => `[${String(p).split('/').pop()}](${p})`).join(' ');
     lines.push(`| ${e.id} | ${e.embedSeconds.toFixed(2)} | ${Math.round(e.voxelsPerSecond)} | ${sc || '—'} | ${pics} |`);
   }
@@ -246,7 +269,7 @@ export async function evaluateRun(dir: string, options: { title?: string; method
         : `along their two principal directions (of ${cfg.latent_dim}, scaled to the disk)`;
     if (first.disk) lines.push(`Embeddings of ${first.id} ${view}, by cluster (k = ${Math.max(...summary.ks)}) and by ground truth:`, '', `![disk](${first.disk})`, '');
   }
-  lines.push(`Report written by hyperseg from ${relative(process.cwd(), root) || '.'}/segment.json.`, '');
+  lines.push('Report written by hyperseg from segment.json in this folder.', '');
   await writeFileAtomic(join(root, 'report.md'), lines.join('\n'));
   await writeFileAtomic(join(root, 'report.json'), `${JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return report;

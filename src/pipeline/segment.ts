@@ -264,6 +264,14 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   if (!options.backendInstance) model = await resolveModel(options.model, options.modelOverride);
   const splitSeed = options.splitSeed ?? model?.splitSeed ?? options.seed ?? 0;
   const source = await openData(options.input, splitSeed, options.read);
+  // plain files have no split, and only a BraTS folder's is drawn by seed: both flags were accepted and ignored
+  // (and `--split test` recorded as the split of every volume given)
+  if (source.kind === 'nifti' && options.split !== undefined && options.split !== 'all') {
+    throw new HypersegError('INVALID_ARGUMENT', `--split ${options.split}: plain NIfTI files have no train/val/test split (a hyperseg synth or BraTS-layout folder has one); every file given is segmented`, { suggestion: 'drop --split, or name the files to segment' });
+  }
+  if (options.splitSeed !== undefined && source.kind !== 'brats') {
+    throw new HypersegError('INVALID_ARGUMENT', `--split-seed draws the split of a BraTS-layout folder; ${source.kind === 'synth' ? 'a synth folder\'s split is in its manifest' : 'plain NIfTI files have none'}`, { suggestion: 'drop --split-seed' });
+  }
   const split: Split = options.split ?? (source.kind === 'nifti' ? 'all' : 'test');
   const cases: CaseRef[] = casesOf(source, split);
   if (cases.length === 0) {

@@ -410,7 +410,7 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       });
     }
     resolveTripletConfig(cfg.sampler); // names the bad value before anything is written
-    if (cfg.sampler.rMax! > minSide - 1) throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: rMax = ${cfg.sampler.rMax} must be below the smallest training volume's side (${minSide}), or no negative fits beside an anchor`);
+    if (cfg.sampler.rMax! > minSide - 1) throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: rMax = ${cfg.sampler.rMax} must be below the smallest training volume's side (${minSide}: ${trainCases[smallest].files[0]}, ${volumes[smallest].shape.join('×')}), or no negative fits beside an anchor`);
     cfg.data = { ...cfg.data, kind: source.kind, train: trainCases.map((c) => c.id) };
   }
   log(`training on ${volumes.length} ${source.kind} volume(s), ${cfg.steps} steps of ${cfg.batch} triplets, backend ${cfg.backend}`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig } from '../../src/backends/config.js';
 import { writeSynthDataset } from '../../src/data/dataset.js';
-import { writeNifti } from '../../src/data/nifti.js';
+import { readNifti, writeNifti } from '../../src/data/nifti.js';
 import { synthVolume } from '../../src/data/synth.js';
 import { HypersegError } from '../../src/errors.js';
 import { segment } from '../../src/pipeline/segment.js';
@@ -278,6 +278,16 @@ describe('damaged or hand-edited JSON records', () => {
     const b = join(dir, 'brats-noflair');
     expect(hyperseg('synth', '--kind', 'brats-phantom', '--count', '2', '--shape', '32x32x24', '--out', b).code).toBe(0);
     const id = readdirSync(b).filter((n) => !n.startsWith('.') && !n.endsWith('.json') && !n.endsWith('.png')).sort()[0];
+    // a case whose segmentation is flipped against its FLAIR image: named (it was scored voxel by voxel)
+    const other = readdirSync(b).filter((n) => !n.startsWith('.') && !n.endsWith('.json') && !n.endsWith('.png')).sort()[1];
+    const segFile = join(b, other, `${other}_seg.nii.gz`);
+    const sv = await readNifti(segFile);
+    const flip = sv.affine.map((row) => [...row]);
+    for (let r = 0; r < 3; r++) flip[r][0] = -flip[r][0];
+    await writeNifti(segFile, { shape: sv.shape, spacing: sv.spacing, affine: flip, data: sv.data });
+    const fl = hyperseg('segment', '--model', run, '--input', b, '--out', join(dir, 'seg-flipped-brats'), '--split', 'all');
+    expect(fl.code).toBe(1);
+    expect(fl.stderr).toContain(`${segFile} is oriented differently from its image ${join(b, other, `${other}_flair.nii.gz`)}`);
     rmSync(join(b, id, `${id}_flair.nii.gz`));
     // was "no NIfTI images" with one case left, the case skipped silently with two
     const r = hyperseg('segment', '--model', run, '--input', b, '--out', join(dir, 'seg-noflair'));
@@ -290,6 +300,59 @@ describe('damaged or hand-edited JSON records', () => {
     expect(e.stderr).toMatch(/NON_FINITE[^]*hint: label volumes hold whole class numbers: this file is damaged, or is an image rather than labels/);
     expect(e.stderr).not.toMatch(/--non-finite/); // evaluate has no such flag
   }, 60_000);
+});
+
+describe('plain NIfTI files', () => {
+  it('named one by one keep the truth beside them; a label file, a flipped label file, --split and a truth k not clustered are said', async () => {
+    const plain = join(dir, 'named');
+    mkdirSync(plain);
+    const v = synthVolume(3, 2, 20);
+    const w = synthVolume(4, 2, 20);
+    await writeNifti(join(plain, 'a.nii.gz'), { shape: v.shape, data: v.image });
+    await writeNifti(join(plain, 'a_seg.nii.gz'), { shape: v.shape, data: v.labels[0] });
+    await writeNifti(join(plain, 'b.nii.gz'), { shape: w.shape, data: w.image });
+    await writeNifti(join(plain, 'b_seg.nii.gz'), { shape: w.shape, data: w.labels[1] }); // four classes
+    const a = join(plain, 'a.nii.gz');
+    // the image by name, twice: one volume, scored against a_seg (it was 'nothing to score: no ground truth')
+    const seg = join(dir, 'seg-named');
+    const r = hyperseg('segment', '--model', run, '--input', a, a, '--out', seg, '--k', '2', '--no-pictures');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(seg, 'segment.json'), 'utf8')) as { cases: { id: string; files: string[] }[] };
+    expect(summary.cases.map((c) => [c.id, c.files])).toEqual([['a', [a, join(plain, 'a_seg.nii.gz')]]]);
+    const e = hyperseg('evaluate', '--run', seg, '--json');
+    expect(e.code, e.stderr).toBe(0);
+    const rep = JSON.parse(e.stdout) as { aggregates: { target: string; k: number; cases: number }[] };
+    expect(rep.aggregates.map((x) => [x.target, x.k, x.cases])).toEqual([['truth', 2, 1]]);
+    // b's truth has four classes and only k = 2 was clustered: not scored, and why (it showed '—' like no truth)
+    const both = join(dir, 'seg-named-2');
+    expect(hyperseg('segment', '--model', run, '--input', plain, '--out', both, '--k', '2', '--no-pictures').code).toBe(0);
+    const e2 = JSON.parse(hyperseg('evaluate', '--run', both, '--json').stdout) as { skipped?: { id: string; reason: string }[] };
+    expect(e2.skipped).toEqual([{ id: 'b', reason: 'its truth has 4 classes, and it was clustered with k = 2 (segment again with --k 4, or without --k)' }]);
+    expect(readFileSync(join(both, 'report.md'), 'utf8')).toContain('Not scored (1 of 2 volumes): b: its truth has 4 classes');
+    // the label file given as the image
+    const l = hyperseg('segment', '--model', run, '--input', join(plain, 'a_seg.nii.gz'), '--out', join(dir, 'seg-label'));
+    expect(l.code).toBe(1);
+    expect(l.stderr).toContain(`${join(plain, 'a_seg.nii.gz')} is the label file (the truth) of ${a}, not an image`);
+    expect(l.stderr).toContain(`hint: pass ${a}: its truth is found beside it`);
+    // plain files have no split (--split test segmented every file and recorded "split test")
+    const sp = hyperseg('segment', '--model', run, '--input', plain, '--out', join(dir, 'seg-split'), '--split', 'test');
+    expect(sp.code).toBe(2);
+    expect(sp.stderr).toMatch(/--split test: plain NIfTI files have no train\/val\/test split/);
+    expect(hyperseg('segment', '--model', run, '--input', plain, '--out', join(dir, 'seg-split'), '--split-seed', '5').stderr).toMatch(/--split-seed draws the split of a BraTS-layout folder; plain NIfTI files have none/);
+    expect(existsSync(join(dir, 'seg-split'))).toBe(false);
+    // a label file whose affine flips an axis: refused by name (it was scored voxel by voxel, Dice 0.94)
+    const flipped = join(dir, 'flipped');
+    mkdirSync(flipped);
+    await writeNifti(join(flipped, 'x.nii.gz'), { shape: v.shape, data: v.image });
+    await writeNifti(join(flipped, 'x_seg.nii.gz'), { shape: v.shape, data: v.labels[0], affine: [[-1, 0, 0, 19], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] });
+    const f = hyperseg('segment', '--model', run, '--input', flipped, '--out', join(dir, 'seg-flipped'), '--k', '2');
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain(`${join(flipped, 'x_seg.nii.gz')} is oriented differently from its image ${join(flipped, 'x.nii.gz')}`);
+    expect(existsSync(join(dir, 'seg-flipped'))).toBe(false);
+    const nope = hyperseg('evaluate', '--run', join(dir, 'no-such-seg'));
+    expect(nope.code).toBe(1);
+    expect(nope.stderr).toContain(`${join(dir, 'no-such-seg')}: no such folder`); // was "not a segmentation folder"
+  }, 180_000);
 });
 
 describe('flags of the other backend', () => {

@@ -190,7 +190,7 @@ describe('train (torch)', () => {
     expect(order.stderr).toMatch(/--anchor-sizes takes two positive numbers min,max with min < max, got '12,6'/);
     const big = hyperseg('train', '--data', data, '--out', join(dir, 's3'), '--anchor-sizes', '5,30'); // the volumes are 24³
     expect(big.code).toBe(2);
-    expect(big.stderr).toMatch(/rMax = 30 must be below the smallest training volume's side \(24\)/);
+    expect(big.stderr).toMatch(/rMax = 30 must be below the smallest training volume's side \(24: \S+synth_\d+\.nii\.gz, 24×24×24\)/); // the file named
     expect(existsSync(join(dir, 's3', 'config.json'))).toBe(false);
     const noChild = hyperseg('train', '--data', data, '--out', join(dir, 's4'), '--anchor-sizes', '3,4', '--child-sizes', '3,5');
     expect(noChild.code).toBe(2);
