@@ -392,11 +392,12 @@ export function encodeNifti(vol: WriteVolume): Buffer {
   // pixdim disagrees with its sform (qform identity, sform diag(2)) had its pixdim written beside the sform's
   // rotation and offset: a qform 5 mm from the sform. A sheared affine has no qform (code 0; the sform is exact).
   const norms = [0, 1, 2].map((j) => Math.hypot(affine[0][j], affine[1][j], affine[2][j]));
-  const pixdim = norms.map((nrm, j) => (Math.abs(nrm - spacing[j]) <= 1e-5 * Math.max(nrm, 1e-12) ? spacing[j] : nrm));
-  const q = quaternOf(affine, pixdim);
   const unit = (j: number) => [0, 1, 2].map((r) => affine[r][j] / norms[j]);
   const dot = (u: number[], v: number[]) => u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
   const orthogonal = norms.every((nrm) => nrm > 0) && Math.max(Math.abs(dot(unit(0), unit(1))), Math.abs(dot(unit(0), unit(2))), Math.abs(dot(unit(1), unit(2)))) < 1e-4;
+  // without a qform, pixdim stays the spacing given
+  const pixdim = orthogonal ? norms.map((nrm, j) => (Math.abs(nrm - spacing[j]) <= 1e-5 * nrm ? spacing[j] : nrm)) : [...spacing];
+  const q = quaternOf(affine, pixdim);
   const pix = [q.qfac, pixdim[0], pixdim[1], pixdim[2], 1, 1, 1, 1];
   pix.forEach((v, i) => dv.setFloat32(76 + 4 * i, v, true));
   dv.setFloat32(108, SINGLE_FILE_OFFSET, true);
