@@ -69,7 +69,7 @@ function track(tmp: string, swap: { target: string; old: string } | null): void 
  * (replacing what `out` held, whole) only when `build` returns. A failure or an interruption leaves `out`
  * as it was and removes the temporary folder. Callers decide first whether `out` may be replaced.
  */
-export async function buildDirAtomically<T>(out: string, build: (dir: string) => Promise<T>): Promise<T> {
+export async function buildDirAtomically<T>(out: string, build: (dir: string) => Promise<T>, options: { onFailure?: (dir: string) => Promise<void> } = {}): Promise<T> {
   const target = resolve(out);
   assertFolderTarget(target);
   await mkdir(dirname(target), { recursive: true });
@@ -90,6 +90,8 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
     return result;
   } catch (e) {
     if (!existsSync(target) && existsSync(old)) await rename(old, target).catch(() => undefined); // the swap failed half-way: put it back
+    // a failure or an interruption may keep the finished part (segment: its volumes, for the next run); out is untouched either way
+    if (options.onFailure && existsSync(tmp)) await options.onFailure(tmp).catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
     throw e;
   } finally {

@@ -12,8 +12,8 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import { configDifferences, embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
@@ -203,6 +203,40 @@ async function reusableSegmentation(out: string, want: SegmentSummary, files: st
   return was;
 }
 
+/**
+ * The volumes an interrupted segmentation of OUT finished, kept beside it (`.OUT.resume`) for the same command
+ * to continue from: each case folder with its case.json (written last), when the run's settings, weights and
+ * inputs are what this run would use, and no input changed since. Anything else there is removed.
+ */
+async function resumableCases(dir: string, key: string, cases: CaseRef[], log: (m: string) => void): Promise<Map<string, CaseOutput>> {
+  const done = new Map<string, CaseOutput>();
+  if (!existsSync(dir)) return done;
+  let same = false;
+  try {
+    same = JSON.stringify((await readJsonFile<{ key?: unknown }>(join(dir, 'resume.json'), 'the interrupted segmentation\'s record')).key) === key;
+  } catch {
+    same = false;
+  }
+  if (same) {
+    for (const ref of cases) {
+      const file = join(dir, ref.id, 'case.json');
+      if (!existsSync(file)) continue;
+      try {
+        const entry = await readJsonFile<CaseOutput>(file, 'a finished volume\'s record');
+        const made = statSync(file).mtimeMs;
+        if (JSON.stringify(entry.files) === JSON.stringify(ref.files) && ref.files.every((f) => existsSync(f) && statSync(f).mtimeMs <= made)) done.set(ref.id, entry);
+      } catch {
+        // damaged: segmented again
+      }
+    }
+  }
+  if (done.size === 0) {
+    log(`${dir}: an interrupted segmentation with other settings, weights or inputs; removed`);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return done;
+}
+
 /** Peak resident memory of a process (Linux VmHWM), in MiB; null when unavailable. */
 export async function peakRssOf(pid: number | undefined): Promise<number | null> {
   if (!pid) return null;
@@ -323,11 +357,25 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     }
     summary.backend = backend.info();
     const embedOpts: EmbedOptions = { p, path, slabMB: options.slabMB, signal: options.signal };
+    // an interrupted run's finished volumes are taken up again (a Ctrl-C threw them away: hours for a BraTS folder)
+    const resumeDir = join(dirname(out), `.${basename(out)}.resume`);
+    const resumable = summary.model.sha256 !== undefined;
+    const key = JSON.stringify({ model: summary.model, data: summary.data, p, path, clustering: summary.clustering, embeddings: options.embeddings ?? true, pictures: options.pictures ?? true });
+    const kept = resumable ? await resumableCases(resumeDir, key, cases, log) : new Map<string, CaseOutput>();
     // Everything is written to a staging folder beside OUT and renamed into place at the end: a failure or
     // Ctrl-C leaves OUT as it was, and a re-run replaces an earlier segmentation whole (no stale files).
     await buildDirAtomically(out, async (stage) => {
       for (const [ci, ref] of cases.entries()) {
         if (options.signal?.aborted) throw new HypersegError('INTERRUPTED', 'segmentation stopped');
+        const again = kept.get(ref.id);
+        if (again) {
+          await rename(join(resumeDir, ref.id), join(stage, ref.id));
+          for (const k of Object.keys(again.labels).map(Number)) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+          summary.cases.push(again);
+          options.onCase?.(ci + 1, cases.length, ref.id);
+          log(`${ref.id}: kept from the interrupted segmentation`);
+          continue;
+        }
         const c = await ref.load();
         const dir = join(stage, c.id);
         await mkdir(dir, { recursive: true });
@@ -383,6 +431,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
           await diskPlot(emb.mu, emb.d, colourings, { hyperbolic: cfg.hyperbolic, curvature: cfg.curvature }).save(join(stage, entry.disk));
         }
         summary.cases.push(entry);
+        if (resumable) await writeFileAtomic(join(stage, c.id, 'case.json'), `${JSON.stringify(entry)}\n`); // this volume is finished
         options.onCase?.(ci + 1, cases.length, c.id);
         log(`${c.id}: ${c.shape.join('×')} embedded in ${emb.seconds.toFixed(2)} s (${path}${emb.slabs > 1 ? `, ${emb.slabs} slabs` : ''}), clustered in ${entry.clusterSeconds.toFixed(2)} s`);
       }
@@ -393,12 +442,26 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       if (w !== null) summary.workerPeakRssMB = w;
       // a Ctrl-C during the last volume: the folder stays as it was, as promised (it was replaced, exit 0)
       if (options.signal?.aborted) throw new HypersegError('INTERRUPTED', 'segmentation stopped');
+      for (const e of summary.cases) await rm(join(stage, e.id, 'case.json'), { force: true });
       await writeFileAtomic(join(stage, 'segment.json'), `${JSON.stringify(summary, null, 1)}\n`);
+    }, {
+      // stopped or failed: the finished volumes go beside OUT, for the same command to continue from
+      onFailure: async (stage) => {
+        if (!resumable || summary.cases.length === 0) return;
+        await writeFileAtomic(join(stage, 'resume.json'), `${JSON.stringify({ key: JSON.parse(key) })}\n`);
+        await rm(resumeDir, { recursive: true, force: true });
+        await rename(stage, resumeDir);
+        log(`${summary.cases.length} finished volume(s) kept in ${resumeDir}: the same command continues from them`);
+      },
     });
+    await rm(resumeDir, { recursive: true, force: true });
     return summary;
   } catch (e) {
     if (e instanceof HypersegError && e.code === 'INTERRUPTED') {
-      throw new HypersegError('INTERRUPTED', `segmentation stopped after ${summary.cases.length} of ${cases.length} volumes; ${out} was left as it was`, { suggestion: 'run the same command again' });
+      const keptNow = summary.model.sha256 !== undefined && summary.cases.length > 0;
+      throw new HypersegError('INTERRUPTED', `segmentation stopped after ${summary.cases.length} of ${cases.length} volumes; ${out} was left as it was${keptNow ? `, and the finished volumes kept beside it (${join(dirname(out), `.${basename(out)}.resume`)})` : ''}`, {
+        suggestion: keptNow ? 'run the same command again: it continues from the finished volumes' : 'run the same command again',
+      });
     }
     throw e;
   } finally {

@@ -390,10 +390,47 @@ describe('segment (library)', () => {
       if (done === total) late.abort();
     } }).then(() => null, (e: unknown) => e);
     expect((last as HypersegError).code).toBe('INTERRUPTED');
-    expect((last as HypersegError).message).toMatch(/segmentation stopped after 4 of 4 volumes; .*seg-stopped was left as it was/);
+    expect((last as HypersegError).message).toMatch(/segmentation stopped after 4 of 4 volumes; .*seg-stopped was left as it was, and the finished volumes kept beside it/);
     expect(existsSync(out)).toBe(false);
     expect(leftovers()).toEqual([]);
   }, 60_000);
+
+  it('stopped after two volumes: the same command continues from them, and gives the labels of an uninterrupted run', async () => {
+    const out = join(dir, 'seg-resumed');
+    const kept = join(dir, '.seg-resumed.resume');
+    const opts = { model: run, input: [data], out, split: 'all' as const, ks: [2], pictures: false, threads: 1 };
+    const stop = new AbortController();
+    const err = await segment({ ...opts, signal: stop.signal, onCase: (done) => {
+      if (done === 2) stop.abort();
+    } }).then(() => null, (e: unknown) => e);
+    expect((err as HypersegError).code).toBe('INTERRUPTED');
+    expect((err as HypersegError).message).toMatch(/stopped after 2 of 4 volumes; .*seg-resumed was left as it was, and the finished volumes kept beside it/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(kept).sort()).toEqual(['resume.json', 'synth_000', 'synth_001']);
+    const logs: string[] = [];
+    const s = await segment({ ...opts, onLog: (m) => logs.push(m) });
+    expect(logs.filter((m) => m.endsWith('kept from the interrupted segmentation'))).toEqual(['synth_000: kept from the interrupted segmentation', 'synth_001: kept from the interrupted segmentation']);
+    expect(s.cases.map((c) => c.id)).toEqual(['synth_000', 'synth_001', 'synth_002', 'synth_003']);
+    expect(existsSync(kept)).toBe(false);
+    expect(readdirSync(join(out, 'synth_000')).sort()).toEqual(['embeddings.npy', 'synth_000_k2.nii.gz']); // no case.json left
+    const whole = join(dir, 'seg-whole');
+    await segment({ ...opts, out: whole });
+    for (const c of s.cases) {
+      expect((await readNifti(join(out, c.labels['2']))).data, c.id).toEqual((await readNifti(join(whole, c.labels['2']))).data);
+      expect(readFileSync(join(out, c.embeddings!)).equals(readFileSync(join(whole, c.embeddings!))), c.id).toBe(true);
+    }
+    // the finished volumes of a run with other settings are not taken
+    const again = new AbortController();
+    await segment({ ...opts, signal: again.signal, onCase: (done) => {
+      if (done === 1) again.abort();
+    } }).catch(() => undefined);
+    expect(existsSync(kept)).toBe(true);
+    const other: string[] = [];
+    await segment({ ...opts, ks: [3], onLog: (m) => other.push(m) });
+    expect(other.some((m) => m.includes('kept from'))).toBe(false);
+    expect(other).toContain(`${kept}: an interrupted segmentation with other settings, weights or inputs; removed`);
+    expect(existsSync(kept)).toBe(false);
+  }, 120_000);
 });
 
 describe('training volumes', () => {
