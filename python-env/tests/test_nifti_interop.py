@@ -125,3 +125,22 @@ def test_the_written_qform_is_the_sform_when_the_given_spacing_disagrees_and_abs
     sh = nib.load(str(b))
     assert int(sh.header["qform_code"]) == 0 and int(sh.header["sform_code"]) == 1
     np.testing.assert_allclose(sh.affine, sheared, atol=1e-6)
+
+
+@pytest.mark.parametrize("qcode,scode,want", [(1, 4, 4), (2, 0, 2), (1, 1, 1), (0, 0, 0)])
+def test_a_volume_written_on_a_read_grid_keeps_its_space_code(tmp_path, qcode, scode, want):
+    # an MNI-152 sform (code 4) came back as scanner space (1) on every segmentation
+    src, out = tmp_path / "in.nii.gz", tmp_path / "out.nii.gz"
+    s_aff = rotated_affine([1.0, 1.0, 1.0], [-90.0, -126.0, -72.0])
+    q_aff = np.diag([1.0, 1.0, 1.0, 1.0])
+    img = nib.Nifti1Image(np.zeros((4, 5, 6), np.float32), None)
+    img.set_qform(q_aff, code=qcode)
+    img.set_sform(s_aff, code=scode)
+    nib.save(img, str(src))
+    node(f"""
+        const v = await h.readNifti({json.dumps(str(src))});
+        await h.writeNifti({json.dumps(str(out))}, {{ shape: v.shape, ...h.gridOf(v), data: new Uint8Array(120) }});
+    """, tmp_path)
+    got = nib.load(str(out))
+    assert int(got.header["sform_code"]) == want and int(got.header["qform_code"]) == want
+    np.testing.assert_allclose(got.affine, nib.load(str(src)).affine, atol=1e-5)

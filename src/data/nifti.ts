@@ -51,6 +51,11 @@ export interface NiftiVolume {
   spacing: [number, number, number];
   /** 4 × 4 voxel-to-world matrix, row-major (sform if set, else qform, else pixdim diagonal). */
   affine: number[][];
+  /**
+   * The NIfTI code of the space `affine` maps into: the sform_code when the sform is used, else the qform_code
+   * (1 scanner, 2 aligned, 3 Talairach, 4 MNI-152; 0 for the pixdim diagonal). Written back with it.
+   */
+  xformCode: number;
   datatype: NiftiDatatype;
   /** Voxel values as stored (native byte order after reading). */
   data: VoxelArray;
@@ -119,8 +124,9 @@ function parseHeader(path: string, bytes: Uint8Array, maxVoxels: number): Parsed
   const affine = h.affine.map((row) => row.slice(0, 4));
   for (const row of affine) for (const v of row) if (!Number.isFinite(v)) fail(path, 'FILE_FORMAT', 'affine (sform/qform) has non-finite entries');
   const slopeOk = Number.isFinite(h.scl_slope) && h.scl_slope !== 0;
+  const xformCode = h.sform_code > 0 ? h.sform_code : h.qform_code > 0 ? h.qform_code : 0;
   return {
-    shape, spacing, affine, datatype: dt.name, bytesPerVoxel: dt.bytes, voxOffset, littleEndian: le,
+    shape, spacing, affine, xformCode, datatype: dt.name, bytesPerVoxel: dt.bytes, voxOffset, littleEndian: le,
     slope: slopeOk ? h.scl_slope : 1,
     inter: slopeOk && Number.isFinite(h.scl_inter) ? h.scl_inter : 0,
   };
@@ -149,8 +155,8 @@ function swapBytes(bytes: Uint8Array, width: number): void {
 /** Reads the header only (streams the first bytes; does not read the voxel data). */
 export async function readNiftiHeader(path: string, options: ReadOptions = {}): Promise<NiftiHeader> {
   const { header } = await streamNifti(path, options, false);
-  const { shape, spacing, affine, datatype, slope, inter } = header;
-  return { shape, spacing, affine, datatype, slope, inter };
+  const { shape, spacing, affine, xformCode, datatype, slope, inter } = header;
+  return { shape, spacing, affine, xformCode, datatype, slope, inter };
 }
 
 /** Reads a NIfTI-1 volume (see the module header for what is validated and how). */
@@ -173,8 +179,8 @@ export async function readNifti(path: string, options: ReadOptions = {}): Promis
       fail(path, 'NON_FINITE', `${sanitised} voxel(s) are NaN or Inf (first at voxel (${at.join(', ')}))`, 'fix the file, or pass --non-finite zero (train, segment, ablate; library: nonFinite: "zero") to read them as 0');
     }
   }
-  const { shape, spacing, affine, datatype, slope, inter } = header;
-  return { shape, spacing, affine, datatype, data: arr, slope, inter, sanitised };
+  const { shape, spacing, affine, xformCode, datatype, slope, inter } = header;
+  return { shape, spacing, affine, xformCode, datatype, data: arr, slope, inter, sanitised };
 }
 
 async function streamNifti(path: string, options: ReadOptions, wantData: boolean): Promise<{ header: ParsedHeader; data?: ArrayBuffer }> {
@@ -329,6 +335,8 @@ export interface WriteVolume {
   shape: readonly [number, number, number];
   spacing?: readonly [number, number, number];
   affine?: number[][];
+  /** The space's NIfTI code for qform and sform (default 1, scanner); see NiftiVolume.xformCode. */
+  xformCode?: number;
   data: VoxelArray;
 }
 
@@ -405,8 +413,11 @@ export function encodeNifti(vol: WriteVolume): Buffer {
   dv.setFloat32(116, 0, true); // scl_inter
   buf.writeUInt8(10, 123); // xyzt_units: mm (2) + seconds (8)
   buf.write('hyperseg', 148, 'latin1'); // descrip
-  dv.setInt16(252, orthogonal ? 1 : 0, true); // qform_code: scanner, or none for a sheared affine
-  dv.setInt16(254, 1, true); // sform_code: scanner
+  // the input's space (an MNI-152 sform came back as scanner space); no qform for a sheared affine
+  const code = vol.xformCode ?? 1;
+  if (!(Number.isInteger(code) && code >= 0 && code <= 4)) throw new HypersegError('INVALID_ARGUMENT', `xformCode must be a NIfTI xform code 0-4, got ${code}`);
+  dv.setInt16(252, orthogonal ? code : 0, true); // qform_code
+  dv.setInt16(254, code, true); // sform_code
   dv.setFloat32(256, q.b, true);
   dv.setFloat32(260, q.c, true);
   dv.setFloat32(264, q.d, true);
@@ -418,6 +429,11 @@ export function encodeNifti(vol: WriteVolume): Buffer {
   const src = new Uint8Array(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength);
   buf.set(src, SINGLE_FILE_OFFSET); // the platform is little-endian (x86/ARM), as the header says
   return buf;
+}
+
+/** The grid of a volume read (spacing, affine and its space's code), for a volume written on it. */
+export function gridOf(h: Pick<NiftiHeader, 'spacing' | 'affine' | 'xformCode'>): Pick<WriteVolume, 'spacing' | 'affine' | 'xformCode'> {
+  return { spacing: h.spacing, affine: h.affine, xformCode: h.xformCode };
 }
 
 /**

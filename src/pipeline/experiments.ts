@@ -20,7 +20,7 @@ import { foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
 import { writeSynthDataset } from '../data/dataset.js';
 import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
-import { writeNifti } from '../data/nifti.js';
+import { gridOf, writeNifti } from '../data/nifti.js';
 import { HypersegError, within } from '../errors.js';
 import { casesOf, checkCases, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
@@ -293,7 +293,7 @@ async function intensityBaselines(source: DataSource, out: string, todo: readonl
         const fit = kmeans(sample, 1, { k, geometry: 'euclidean', centroid, seed, nInit: 5 });
         const lab = Uint8Array.from(assignToCentroids(feature, 1, fit.centroids, { k, geometry: 'euclidean', centroid }).labels);
         const file = `${c.id}/${c.id}_k${k}.nii.gz`;
-        await writeNifti(join(dir, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: lab });
+        await writeNifti(join(dir, file), { shape: c.shape, ...gridOf(c.header), data: lab });
         labels[String(k)] = file;
       }
       summaries[bi].cases.push({ id: c.id, shape: c.shape, files: ref.files, labels, embedSeconds: 0, clusterSeconds: (performance.now() - t) / 1000, voxelsPerSecond: 0, inertia: {}, counts: {} });

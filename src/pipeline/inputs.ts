@@ -68,7 +68,7 @@ export interface DataSource {
   sampler: { rMin: number; rMax: number; lMax: number; scale: 'uniform' | 'log' };
 }
 
-const headerOf = (v: NiftiHeader): LoadedCase['header'] => ({ shape: v.shape, spacing: v.spacing, affine: v.affine, slope: v.slope, inter: v.inter });
+const headerOf = (v: NiftiHeader): LoadedCase['header'] => ({ shape: v.shape, spacing: v.spacing, affine: v.affine, xformCode: v.xformCode, slope: v.slope, inter: v.inter });
 
 /** Opens the data named by `inputs` (one folder, or NIfTI files/folders). `seed` picks the BraTS split. */
 /**

@@ -20,7 +20,7 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
 import { buildDirAtomically, foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
 import { readJsonFile } from '../data/json.js';
-import { readNiftiHeader, writeNifti } from '../data/nifti.js';
+import { gridOf, readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
 import { HypersegError, within } from '../errors.js';
@@ -407,7 +407,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
           if (used < k) log(`${c.id}: k = ${k} found only ${used} non-empty cluster(s): its voxels' embeddings take fewer than ${k} distinct values (a constant or nearly constant volume?)`);
           preds.set(k, r.labels);
           const file = `${c.id}/${c.id}_k${k}.nii.gz`;
-          await writeNifti(join(stage, file), { shape: c.shape, spacing: c.header.spacing, affine: c.header.affine, data: Uint8Array.from(r.labels) });
+          await writeNifti(join(stage, file), { shape: c.shape, ...gridOf(c.header), data: Uint8Array.from(r.labels) });
           entry.labels[String(k)] = file;
           entry.inertia[String(k)] = r.inertia;
           entry.counts[String(k)] = r.counts;
