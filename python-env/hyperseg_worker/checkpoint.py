@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -13,8 +14,14 @@ from safetensors.torch import load_file, save_file
 from .model import HyperbolicVAE, ModelConfig
 
 
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def atomic_write(path: Path, write) -> None:
+    """Writes through a new temporary file beside PATH, renamed over it. The temporary name is random and made
+    with O_EXCL (tempfile.mkstemp): a predictable name (it held the pid) could be a symbolic link placed in
+    advance, and the write went through it, outside a worker's --files-root. The rename replaces PATH itself,
+    never a file a link at PATH points to."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -39,8 +46,8 @@ def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg:
     tensors["rng.generator"] = gen.get_state().cpu().contiguous()
     meta = {"format": "hyperseg-checkpoint", "version": 1, "config": cfg.to_dict(), "step": step,
             "adam": {"param_groups": [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]], "steps": adam_steps}}
-    _atomic(p, lambda t: save_file(tensors, str(t)))
-    _atomic(Path(path + ".json"), lambda t: t.write_text(json.dumps(meta, indent=1)))
+    atomic_write(p, lambda t: save_file(tensors, str(t)))
+    atomic_write(Path(path + ".json"), lambda t: t.write_text(json.dumps(meta, indent=1)))
 
 
 def load_checkpoint(path: str, device: torch.device):

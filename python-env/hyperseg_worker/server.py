@@ -27,6 +27,7 @@ import torch
 import zmq
 
 from . import __version__
+from .checkpoint import atomic_write
 from .model import ModelConfig, NonFiniteLoss, build_model, optimiser_step, train_step
 from .protocol import VERSION, ProtocolError, decode_message, encode_envelope, encode_message
 
@@ -144,8 +145,10 @@ class Worker:
                                           "writes files only under its --files-root DIR, which was not given")
             return path
         real = Path(os.path.realpath(path))
-        if real != self.files_root and self.files_root not in real.parents:
+        if self.files_root not in real.parents:  # the root itself too: its temporary file went beside it, outside
             raise ProtocolError("IO", f"{op} {path}: outside this worker's --files-root {self.files_root}")
+        if real.is_dir():
+            raise ProtocolError("IO", f"{op} {path}: is a folder, not a file")
         return str(real)
 
     def tensor(self, tensors: dict, name: str, ndim: int | None = None, dtype=np.float32) -> torch.Tensor:
@@ -287,6 +290,7 @@ class Worker:
         from .checkpoint import load_checkpoint
 
         path = self.file_path("load", args)
+        self.file_path("load", {"path": path + ".json"})  # its sidecar too: a link there read a file outside the root
         try:
             model, opt, cfg, step, gen = load_checkpoint(path, self.device)
         except (OSError, ValueError, KeyError) as e:
@@ -400,14 +404,16 @@ class Worker:
 
         m = self.cfg.m
         x = torch.zeros(2, 1, m, m, m, device=self.device)
-        tmp = path + ".tmp"
         self.model.eval()
-        try:
+
+        def export(tmp):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(Encoder(self.model), x, tmp, input_names=["patches"], output_names=["mu", "scale"],
+                torch.onnx.export(Encoder(self.model), x, str(tmp), input_names=["patches"], output_names=["mu", "scale"],
                                   dynamic_axes={"patches": {0: "B"}, "mu": {0: "B"}, "scale": {0: "B"}}, opset_version=13)
-            os.replace(tmp, path)
+
+        try:
+            atomic_write(Path(path), export)  # a random temporary name: PATH.tmp could be a link placed in advance
         except OSError as e:
             raise ProtocolError("IO", f"cannot write {path}: {e}") from None
         return {"path": path}, {}

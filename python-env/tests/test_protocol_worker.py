@@ -354,6 +354,27 @@ def test_a_worker_serving_other_hosts_reads_and_writes_files_only_under_its_file
                 op({"path": str(bad)}, {})
             assert e.value.code == "IO"
     assert list(outside.iterdir()) == []
+    # the root itself, or a folder in it: refused (export_onnx wrote ROOT.tmp beside the root, outside it)
+    (root / "sub").mkdir()
+    for bad in (root, root / ".", root / "sub"):
+        for op in (w.op_save, w.op_export_onnx):
+            with pytest.raises(PE, match="outside this worker's --files-root|is a folder, not a file"):
+                op({"path": str(bad)}, {})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "runs"]
+    # links placed in advance at the old, predictable temporary and sidecar names are not written through
+    victim = outside / "victim.txt"
+    victim.write_text("keep")
+    (root / "e.onnx.tmp").symlink_to(victim)
+    w.op_export_onnx({"path": str(root / "e.onnx")}, {})
+    for pid_name in (f".r.safetensors.{os.getpid()}.tmp", f".r.safetensors.json.{os.getpid()}.tmp"):
+        (root / pid_name).symlink_to(victim)
+    w.op_save({"path": str(root / "r.safetensors")}, {})
+    assert victim.read_text() == "keep" and (root / "e.onnx").stat().st_size > 1000 and (root / "r.safetensors.json").is_file()
+    # a checkpoint whose sidecar is a link out of the root is not read
+    (root / "q.safetensors").write_bytes((root / "r.safetensors").read_bytes())
+    (root / "q.safetensors.json").symlink_to(victim)
+    with pytest.raises(PE, match="q.safetensors.json: outside this worker's --files-root"):
+        w.op_load({"path": str(root / "q.safetensors")}, {})
     for bad in ("", 7, None, "a\0b"):
         with pytest.raises(PE, match="path must be a non-empty string") as e:
             w.op_save({"path": bad}, {})

@@ -12,7 +12,7 @@ export function registerKeygen(program: Command): void {
     .action(action(async (flags: { json?: boolean }) => {
       const { publicKey, secretKey } = newCurvePair();
       if (flags.json) {
-        process.stdout.write(toJson({ ok: true, publicKey, secretKey }));
+        process.stdout.write(`${toJson({ ok: true, publicKey, secretKey })}\n`);
         return;
       }
       process.stdout.write(

@@ -12,14 +12,14 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createBackend, type BackendName, type ComputeBackend, type ModelConfig } from '../backends/index.js';
 import { configDifferences, embeddingGeometry, resolveModelConfig, type ResolvedConfig } from '../backends/config.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
 import { buildDirAtomically, foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
-import { readJsonFile } from '../data/json.js';
+import { isObject, readJsonFile } from '../data/json.js';
 import { gridOf, readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
@@ -203,38 +203,38 @@ async function reusableSegmentation(out: string, want: SegmentSummary, files: st
   return was;
 }
 
+/** What a finished volume's case.json holds: its record, and hashes of what it was made from and of what it wrote. */
+interface KeptCase {
+  key: string;
+  entry: CaseOutput;
+  inputs: Record<string, string>;
+  outputs: Record<string, string>;
+}
+
+const outputsOf = (e: CaseOutput): string[] => [...Object.values(e.labels), e.embeddings, e.montage, e.disk].filter((f): f is string => typeof f === 'string');
+
+/** Hashes of a finished volume's inputs and outputs (`dir`: the folder its outputs' paths are relative to). */
+async function keptRecord(key: string, entry: CaseOutput, dir: string): Promise<KeptCase> {
+  const hashes = async (files: string[], base: string) => Object.fromEntries(await Promise.all(files.map(async (f) => [f, await sha256File(join(base, f))] as const)));
+  return { key, entry, inputs: await hashes(entry.files, ''), outputs: await hashes(outputsOf(entry), dir) };
+}
+
 /**
- * The volumes an interrupted segmentation of OUT finished, kept beside it (`.OUT.resume`) for the same command
- * to continue from: each case folder with its case.json (written last), when the run's settings, weights and
- * inputs are what this run would use, and no input changed since. Anything else there is removed.
+ * A volume an interrupted or failed segmentation of OUT finished, kept beside it (`.OUT.resume/ID`), when it is
+ * what this run would write: the same settings, weights and backend (the key), the same input bytes (SHA-256: an
+ * older file copied over an input kept its mtime), and every output it lists present with the bytes it wrote.
+ * Checked when its turn comes (another process may have changed the folder since the start); else null.
  */
-async function resumableCases(dir: string, key: string, cases: CaseRef[], log: (m: string) => void): Promise<Map<string, CaseOutput>> {
-  const done = new Map<string, CaseOutput>();
-  if (!existsSync(dir)) return done;
-  let same = false;
+async function keptCase(dir: string, key: string, ref: CaseRef): Promise<KeptCase | null> {
   try {
-    same = JSON.stringify((await readJsonFile<{ key?: unknown }>(join(dir, 'resume.json'), 'the interrupted segmentation\'s record')).key) === key;
+    const k = await readJsonFile<KeptCase>(join(dir, ref.id, 'case.json'), 'a finished volume\'s record');
+    const e = k?.entry;
+    if (k.key !== key || !isObject(e) || !isObject(e.labels) || JSON.stringify(e.files) !== JSON.stringify(ref.files) || !isObject(k.inputs) || !isObject(k.outputs)) return null;
+    const now = await keptRecord(key, e as unknown as CaseOutput, dir);
+    return JSON.stringify(now.inputs) === JSON.stringify(k.inputs) && JSON.stringify(now.outputs) === JSON.stringify(k.outputs) ? k : null;
   } catch {
-    same = false;
+    return null; // missing, damaged or changed: segmented again
   }
-  if (same) {
-    for (const ref of cases) {
-      const file = join(dir, ref.id, 'case.json');
-      if (!existsSync(file)) continue;
-      try {
-        const entry = await readJsonFile<CaseOutput>(file, 'a finished volume\'s record');
-        const made = statSync(file).mtimeMs;
-        if (JSON.stringify(entry.files) === JSON.stringify(ref.files) && ref.files.every((f) => existsSync(f) && statSync(f).mtimeMs <= made)) done.set(ref.id, entry);
-      } catch {
-        // damaged: segmented again
-      }
-    }
-  }
-  if (done.size === 0) {
-    log(`${dir}: an interrupted segmentation with other settings, weights or inputs; removed`);
-    await rm(dir, { recursive: true, force: true });
-  }
-  return done;
 }
 
 /** Peak resident memory of a process (Linux VmHWM), in MiB; null when unavailable. */
@@ -360,18 +360,28 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     // an interrupted run's finished volumes are taken up again (a Ctrl-C threw them away: hours for a BraTS folder)
     const resumeDir = join(dirname(out), `.${basename(out)}.resume`);
     const resumable = summary.model.sha256 !== undefined;
-    const key = JSON.stringify({ model: summary.model, data: summary.data, p, path, clustering: summary.clustering, embeddings: options.embeddings ?? true, pictures: options.pictures ?? true });
-    const kept = resumable ? await resumableCases(resumeDir, key, cases, log) : new Map<string, CaseOutput>();
+    // everything the labels and embeddings depend on: the backend and its threads change float sums
+    const key = createHash('sha256').update(JSON.stringify({
+      model: summary.model, data: summary.data, p, path, clustering: summary.clustering, embeddings: options.embeddings ?? true, pictures: options.pictures ?? true,
+      backend: options.backendInstance ? null : { name: options.backend ?? 'torch', engine: options.engine ?? null, threads: options.threads ?? null, device: options.device ?? null, workers: options.workers ?? null },
+    })).digest('hex');
+    if (resumable && existsSync(resumeDir)) {
+      const was = await readJsonFile<{ key?: unknown }>(join(resumeDir, 'resume.json'), 'the interrupted segmentation\'s record').catch(() => null);
+      if (was?.key !== key) {
+        log(`${resumeDir}: the volumes of an interrupted segmentation with other settings, weights or backend; removed`);
+        await rm(resumeDir, { recursive: true, force: true });
+      }
+    }
     // Everything is written to a staging folder beside OUT and renamed into place at the end: a failure or
     // Ctrl-C leaves OUT as it was, and a re-run replaces an earlier segmentation whole (no stale files).
     await buildDirAtomically(out, async (stage) => {
       for (const [ci, ref] of cases.entries()) {
         if (options.signal?.aborted) throw new HypersegError('INTERRUPTED', 'segmentation stopped');
-        const again = kept.get(ref.id);
-        if (again) {
-          await rename(join(resumeDir, ref.id), join(stage, ref.id));
-          for (const k of Object.keys(again.labels).map(Number)) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
-          summary.cases.push(again);
+        // copied, not moved: the kept folder stays whole until this run succeeds (a kill -9 lost what was moved)
+        const again = resumable && existsSync(resumeDir) ? await keptCase(resumeDir, key, ref) : null;
+        if (again && (await cp(join(resumeDir, ref.id), join(stage, ref.id), { recursive: true }).then(() => true, () => false))) {
+          for (const k of Object.keys(again.entry.labels).map(Number)) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+          summary.cases.push(again.entry);
           options.onCase?.(ci + 1, cases.length, ref.id);
           log(`${ref.id}: kept from the interrupted segmentation`);
           continue;
@@ -431,7 +441,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
           await diskPlot(emb.mu, emb.d, colourings, { hyperbolic: cfg.hyperbolic, curvature: cfg.curvature }).save(join(stage, entry.disk));
         }
         summary.cases.push(entry);
-        if (resumable) await writeFileAtomic(join(stage, c.id, 'case.json'), `${JSON.stringify(entry)}\n`); // this volume is finished
+        if (resumable) await writeFileAtomic(join(stage, c.id, 'case.json'), `${JSON.stringify(await keptRecord(key, entry, stage))}\n`); // this volume is finished
         options.onCase?.(ci + 1, cases.length, c.id);
         log(`${c.id}: ${c.shape.join('×')} embedded in ${emb.seconds.toFixed(2)} s (${path}${emb.slabs > 1 ? `, ${emb.slabs} slabs` : ''}), clustered in ${entry.clusterSeconds.toFixed(2)} s`);
       }
@@ -448,7 +458,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       // stopped or failed: the finished volumes go beside OUT, for the same command to continue from
       onFailure: async (stage) => {
         if (!resumable || summary.cases.length === 0) return;
-        await writeFileAtomic(join(stage, 'resume.json'), `${JSON.stringify({ key: JSON.parse(key) })}\n`);
+        await writeFileAtomic(join(stage, 'resume.json'), `${JSON.stringify({ key })}\n`);
         await rm(resumeDir, { recursive: true, force: true });
         await rename(stage, resumeDir);
         log(`${summary.cases.length} finished volume(s) kept in ${resumeDir}: the same command continues from them`);

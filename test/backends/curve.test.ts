@@ -107,7 +107,10 @@ describe('remote workers: CURVE-encrypted tcp', () => {
       await expect(anonymous.request('ping')).rejects.toThrow(/refused this client's CURVE key \(a new key: HYPERSEG_CURVE_CLIENT_SECRET_KEY is not set\)/);
       anonymous.close();
       expect(err.text).toContain(`refused a client whose CURVE public key ${mallory.publicKey} is not in --curve-client-keys`);
-      // a damaged secret key is named before any connection
+      // a damaged server key is named (zeromq said only "Invalid argument"), and so is a damaged secret key
+      process.env.HYPERSEG_CURVE_SERVER_KEY = 'xyz';
+      await expect(TorchBackend.start({ workers: [endpoint], timeoutMs: 30_000 })).rejects.toThrow(/HYPERSEG_CURVE_SERVER_KEY is not a Z85 CURVE public key \(40 characters of the Z85 alphabet\), got 3 characters/);
+      process.env.HYPERSEG_CURVE_SERVER_KEY = server.publicKey;
       process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY = alice.secretKey.slice(0, 39);
       await expect(TorchBackend.start({ workers: [endpoint], timeoutMs: 30_000 })).rejects.toThrow(/HYPERSEG_CURVE_CLIENT_SECRET_KEY is not a Z85 CURVE secret key \(40 characters of the Z85 alphabet\), got 39 characters/);
     } finally {

@@ -4,7 +4,7 @@
  * small to sample, and segmentations that stop half-way (built CLI, real worker, real files).
  */
 
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelConfig } from '../../src/backends/config.js';
@@ -407,9 +407,11 @@ describe('segment (library)', () => {
     expect((err as HypersegError).message).toMatch(/stopped after 2 of 4 volumes; .*seg-resumed was left as it was, and the finished volumes kept beside it/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(kept).sort()).toEqual(['resume.json', 'synth_000', 'synth_001']);
+    // a kept volume with an output missing is segmented again (it was taken, and segment.json listed a missing file)
+    rmSync(join(kept, 'synth_001', 'embeddings.npy'));
     const logs: string[] = [];
     const s = await segment({ ...opts, onLog: (m) => logs.push(m) });
-    expect(logs.filter((m) => m.endsWith('kept from the interrupted segmentation'))).toEqual(['synth_000: kept from the interrupted segmentation', 'synth_001: kept from the interrupted segmentation']);
+    expect(logs.filter((m) => m.endsWith('kept from the interrupted segmentation'))).toEqual(['synth_000: kept from the interrupted segmentation']);
     expect(s.cases.map((c) => c.id)).toEqual(['synth_000', 'synth_001', 'synth_002', 'synth_003']);
     expect(existsSync(kept)).toBe(false);
     expect(readdirSync(join(out, 'synth_000')).sort()).toEqual(['embeddings.npy', 'synth_000_k2.nii.gz']); // no case.json left
@@ -428,8 +430,22 @@ describe('segment (library)', () => {
     const other: string[] = [];
     await segment({ ...opts, ks: [3], onLog: (m) => other.push(m) });
     expect(other.some((m) => m.includes('kept from'))).toBe(false);
-    expect(other).toContain(`${kept}: an interrupted segmentation with other settings, weights or inputs; removed`);
+    expect(other).toContain(`${kept}: the volumes of an interrupted segmentation with other settings, weights or backend; removed`);
     expect(existsSync(kept)).toBe(false);
+    // an input replaced by another file with an older mtime (cp -p, rsync -a): its kept volume is not taken
+    const copy = join(dir, 'ds-copy');
+    cpSync(data, copy, { recursive: true });
+    const onCopy = { ...opts, input: [copy], out: join(dir, 'seg-copy') };
+    const third = new AbortController();
+    await segment({ ...onCopy, signal: third.signal, onCase: (done) => {
+      if (done === 2) third.abort();
+    } }).catch(() => undefined);
+    const first = join(copy, 'images', 'synth_000.nii.gz');
+    copyFileSync(join(copy, 'images', 'synth_002.nii.gz'), first);
+    utimesSync(first, new Date('2020-01-01'), new Date('2020-01-01'));
+    const copied: string[] = [];
+    await segment({ ...onCopy, onLog: (m) => copied.push(m) });
+    expect(copied.filter((m) => m.includes('kept from'))).toEqual(['synth_001: kept from the interrupted segmentation']);
   }, 120_000);
 });
 

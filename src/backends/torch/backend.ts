@@ -17,7 +17,7 @@ import { modelWeights, readSafetensors, writeWeightsFile } from '../../weights/s
 import { resolveModelConfig } from '../config.js';
 import type { BackendInfo, ComputeBackend, Encoded, ModelConfig, TrainStepResult } from '../types.js';
 import { WorkerClient } from './client.js';
-import { curvePairOf } from './curve.js';
+import { checkCurvePublicKey, curvePairOf } from './curve.js';
 import { type SpawnOptions, type WorkerProcess, spawnWorker } from './process.js';
 
 export interface TorchBackendOptions extends SpawnOptions {
@@ -65,7 +65,8 @@ export class TorchBackend implements ComputeBackend {
     const { workers, timeoutMs } = this.options;
     if (workers && workers.length > 0) {
       // the CLI's --workers reach a CURVE worker (--allow-remote) through the environment: a key in argv shows in `ps`
-      const curveServerKey = this.options.curveServerKey ?? (process.env.HYPERSEG_CURVE_SERVER_KEY || undefined);
+      const serverKey = this.options.curveServerKey ?? (process.env.HYPERSEG_CURVE_SERVER_KEY || undefined);
+      const curveServerKey = serverKey === undefined ? undefined : checkCurvePublicKey(serverKey, this.options.curveServerKey === undefined ? 'HYPERSEG_CURVE_SERVER_KEY' : 'curveServerKey');
       const fromEnv = this.options.curveClientSecretKey === undefined;
       const clientSecret = this.options.curveClientSecretKey ?? (process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY || undefined);
       const curveClientKey = clientSecret === undefined ? undefined : curvePairOf(clientSecret, fromEnv ? 'HYPERSEG_CURVE_CLIENT_SECRET_KEY' : 'curveClientSecretKey');

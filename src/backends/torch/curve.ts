@@ -67,6 +67,17 @@ export function curvePairOf(secretKey: string, what: string): { publicKey: strin
   return { publicKey: z85Encode(spki.subarray(spki.length - 32)), secretKey }; // SPKI: 12 bytes of prefix, then the key
 }
 
+/** A CURVE public key (Z85) checked before use; `what` names its source (zeromq said only "Invalid argument"). */
+export function checkCurvePublicKey(key: string, what: string): string {
+  const raw = z85Decode(key);
+  if (raw === null || raw.length !== 32) {
+    throw new HypersegError('INVALID_ARGUMENT', `${what} is not a Z85 CURVE public key (40 characters of the Z85 alphabet), got ${key.length} characters`, {
+      suggestion: 'the worker prints its public key when it starts with --allow-remote',
+    });
+  }
+  return key;
+}
+
 /** A new CURVE key pair (Z85), for `hyperseg keygen`. */
 export function newCurvePair(): { publicKey: string; secretKey: string } {
   return curveKeyPair();
