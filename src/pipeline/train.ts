@@ -24,7 +24,7 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { configDifferences, type ResolvedConfig, resolveModelConfig } from '../backends/config.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { isObject, readJsonFile } from '../data/json.js';
-import { HypersegError } from '../errors.js';
+import { HypersegError, within } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
 import { readSafetensors } from '../weights/safetensors.js';
@@ -441,6 +441,18 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       await truncateMetrics(metricsPath, state.step);
       log(`resumed from step ${state.step} (${state.checkpoint})`);
     } else {
+      if (cfg.backend === 'torch' && options.workers?.length) {
+        // Workers reached by --workers write the checkpoints themselves, on their filesystem and only under their
+        // --files-root: one that cannot was found at the first checkpoint, after steps/4 steps (up to 500) of training.
+        const probe = join(run, 'checkpoints', '.hyperseg-probe.safetensors');
+        try {
+          await backend.save(probe);
+        } catch (e) {
+          throw within(`the worker cannot write this run's checkpoints into ${join(run, 'checkpoints')} (it needs that folder on a filesystem it shares, under its --files-root)`, e);
+        } finally {
+          for (const f of [probe, `${probe}.json`]) await rm(f, { force: true });
+        }
+      }
       // the run folder appears (or, with --force, replaces the old run) once the model is built: a
       // configuration the backend refuses leaves the folder as it was
       if (options.force && !options.resume) {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { TorchBackend } from '../../src/backends/torch/backend.js';
 import { WorkerClient } from '../../src/backends/torch/client.js';
 import { curvePairOf, z85Decode, z85Encode } from '../../src/backends/torch/curve.js';
 import type { HypersegError } from '../../src/errors.js';
+import { writeSynthDataset } from '../../src/data/dataset.js';
 import { hyperseg } from '../helpers/cli.js';
 import { workerPython, workerPythonPath } from '../../src/backends/torch/process.js';
 
@@ -119,6 +120,36 @@ describe('remote workers: CURVE-encrypted tcp', () => {
       worker.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('train --workers: checkpoints only under the worker\'s --files-root, and a run folder outside it refused before training', async () => {
+    const server = curveKeyPair();
+    const client = curveKeyPair();
+    const dir = mkdtempSync(join(tmpdir(), 'hyperseg-curve-train-'));
+    const root = join(dir, 'shared');
+    mkdirSync(root);
+    writeFileSync(join(dir, 'clients'), `${client.publicKey}\n`);
+    await writeSynthDataset({ out: join(dir, 'data'), count: 4, size: 20, seed: 1 });
+    const endpoint = await freeEndpoint();
+    const worker = await startWorker(endpoint, server.secretKey, ['--curve-client-keys', join(dir, 'clients'), '--files-root', root]);
+    process.env.HYPERSEG_CURVE_SERVER_KEY = server.publicKey;
+    process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY = client.secretKey;
+    try {
+      const train = (out: string) => hyperseg('train', '--data', join(dir, 'data'), '--out', out, '--steps', '4', '--batch', '4', '--checkpoint-every', '2', '--workers', endpoint);
+      // outside the root: said before the first step (it trained until the first checkpoint, then failed)
+      const outside = train(join(dir, 'run-outside'));
+      expect(outside.code).toBe(1);
+      expect(outside.stderr).toContain(`the worker cannot write this run's checkpoints into ${join(dir, 'run-outside', 'checkpoints')}`);
+      expect(outside.stderr).toContain(`outside this worker's --files-root ${root}`);
+      expect(existsSync(join(dir, 'run-outside', 'config.json'))).toBe(false);
+      const inside = train(join(root, 'run'));
+      expect(inside.code, inside.stderr).toBe(0);
+      expect(readdirSync(join(root, 'run', 'checkpoints')).sort()).toEqual(['step-000002.safetensors', 'step-000002.safetensors.json', 'step-000004.safetensors', 'step-000004.safetensors.json']);
+    } finally {
+      delete process.env.HYPERSEG_CURVE_SERVER_KEY;
+      delete process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY;
+      worker.kill('SIGKILL');
+    }
+  }, 180_000);
 
   it('a client\'s public key derived from its secret key is the one ZeroMQ made with it; Z85 follows RFC 32; keygen prints a matching pair', () => {
     // the RFC's own example: 8 bytes and their 10 characters
