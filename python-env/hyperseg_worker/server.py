@@ -53,25 +53,31 @@ def check_endpoint(endpoint: str, allow_remote: bool) -> None:
 
 
 def read_client_keys(path: str) -> set[bytes]:
-    """The CURVE public keys (Z85, 40 characters, one per line; `#` starts a comment) of the clients a worker
-    serving other hosts lets in."""
+    """The CURVE public keys (Z85, 40 characters, one per line, anything after the key and a space ignored; a
+    line that begins with `#` and is not a key is a comment) of the clients a worker serving other hosts lets in."""
     from zmq.utils import z85
 
     try:
         lines = Path(path).read_text().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise SystemExit(f"hyperseg worker: cannot read --curve-client-keys {path}: {e}") from None
+    def is_key(token: str) -> bool:
+        try:
+            return len(token) == 40 and len(z85.decode(token)) == 32
+        except ValueError:
+            return False
+
     keys = set()
     for n, line in enumerate(lines, 1):
-        key = line.split("#", 1)[0].strip()
-        if not key:
+        # '#' is a Z85 character (a key may hold one): a line is a key when its first word is one, else a comment when
+        # it begins with '#' (a key was cut at its '#' and the worker refused to start)
+        words = line.split()
+        if not words:
             continue
-        try:
-            if len(key) != 40 or len(z85.decode(key)) != 32:
-                raise ValueError
-        except ValueError:
-            raise SystemExit(f"hyperseg worker: --curve-client-keys {path}, line {n}: not a Z85 CURVE public key (40 characters): {key[:48]!r}") from None
-        keys.add(key.encode())
+        if is_key(words[0]):
+            keys.add(words[0].encode())
+        elif not words[0].startswith("#"):
+            raise SystemExit(f"hyperseg worker: --curve-client-keys {path}, line {n}: not a Z85 CURVE public key (40 characters): {words[0][:48]!r}")
     if not keys:
         raise SystemExit(f"hyperseg worker: --curve-client-keys {path} lists no keys")
     return keys

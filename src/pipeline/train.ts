@@ -444,13 +444,10 @@ export async function train(options: TrainOptions): Promise<TrainSummary> {
       if (cfg.backend === 'torch' && options.workers?.length) {
         // Workers reached by --workers write the checkpoints themselves, on their filesystem and only under their
         // --files-root: one that cannot was found at the first checkpoint, after steps/4 steps (up to 500) of training.
-        const probe = join(run, 'checkpoints', '.hyperseg-probe.safetensors');
         try {
-          await backend.save(probe);
+          await (backend as TorchBackend).probeCheckpoint(join(run, 'checkpoints', '.hyperseg-probe.safetensors'));
         } catch (e) {
           throw within(`the worker cannot write this run's checkpoints into ${join(run, 'checkpoints')} (it needs that folder on a filesystem it shares, under its --files-root)`, e);
-        } finally {
-          for (const f of [probe, `${probe}.json`]) await rm(f, { force: true });
         }
       }
       // the run folder appears (or, with --force, replaces the old run) once the model is built: a

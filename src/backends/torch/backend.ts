@@ -9,6 +9,7 @@
  * go from the sampler to the socket without a copy.
  */
 
+import { rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { HypersegError } from '../../errors.js';
 import { type Tensor, TensorFrame } from '../../protocol/codec.js';
@@ -224,6 +225,19 @@ export class TorchBackend implements ComputeBackend {
   async save(path: string): Promise<void> {
     await this.primary.request('save', { path });
     this.lastCheckpoint = path;
+  }
+
+  /**
+   * Has every worker write a checkpoint at `path` (then removes it): workers reached by address write the run's
+   * checkpoints on their own filesystem, only under their --files-root, and each member of a data-parallel group
+   * loads them. Not a checkpoint of the run: the last one stays what restart() reloads.
+   */
+  async probeCheckpoint(path: string): Promise<void> {
+    try {
+      await Promise.all(this.clients.map((c) => c.request('save', { path })));
+    } finally {
+      for (const f of [path, `${path}.json`]) await rm(f, { force: true });
+    }
   }
 
   async load(path: string): Promise<void> {
