@@ -350,6 +350,13 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
   const backend: ComputeBackend = options.backendInstance?.backend
     ?? (await createBackend(options.backend ?? 'torch', { engine: options.engine, threads: options.threads, device: options.device, workers: options.workers }));
   if (!options.path && path === 'per-patch') log(`the ${cfg.preset} encoder pads or strides: using the exact per-patch path (--path dense approximates it: about 2.5× faster, but about half its labels differ; see bench segment)`);
+  // an interrupted run's finished volumes are taken up again (a Ctrl-C threw them away: hours for a BraTS folder)
+  const resumeDir = join(dirname(out), `.${basename(out)}.resume`);
+  const resumable = summary.model.sha256 !== undefined;
+  // the k of every volume's labels, in one sorted list (a volume's truth adds its k to the default list)
+  const addKs = (ks: number[]) => {
+    for (const k of ks) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+  };
   try {
     if (owned && model) {
       await backend.init(model.config, 0);
@@ -357,9 +364,6 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     }
     summary.backend = backend.info();
     const embedOpts: EmbedOptions = { p, path, slabMB: options.slabMB, signal: options.signal };
-    // an interrupted run's finished volumes are taken up again (a Ctrl-C threw them away: hours for a BraTS folder)
-    const resumeDir = join(dirname(out), `.${basename(out)}.resume`);
-    const resumable = summary.model.sha256 !== undefined;
     // everything the labels and embeddings depend on: the backend and its threads change float sums
     const key = createHash('sha256').update(JSON.stringify({
       model: summary.model, data: summary.data, p, path, clustering: summary.clustering, embeddings: options.embeddings ?? true, pictures: options.pictures ?? true,
@@ -380,7 +384,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         // copied, not moved: the kept folder stays whole until this run succeeds (a kill -9 lost what was moved)
         const again = resumable && existsSync(resumeDir) ? await keptCase(resumeDir, key, ref) : null;
         if (again && (await cp(join(resumeDir, ref.id), join(stage, ref.id), { recursive: true }).then(() => true, () => false))) {
-          for (const k of Object.keys(again.entry.labels).map(Number)) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+          addKs(Object.keys(again.entry.labels).map(Number));
           summary.cases.push(again.entry);
           options.onCase?.(ci + 1, cases.length, ref.id);
           log(`${ref.id}: kept from the interrupted segmentation`);
@@ -404,7 +408,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         const preds = new Map<number, Int32Array>();
         // the truth's k joins the default list, so that every volume with truth can be scored
         const caseKs = options.ks ?? [...new Set([...DEFAULT_KS, ...c.targets.map((t) => t.k)])].sort((a, b) => a - b);
-        for (const k of caseKs) if (!summary.ks.includes(k)) summary.ks = [...summary.ks, k].sort((a, b) => a - b);
+        addKs(caseKs);
         for (const k of caseKs) {
           let r: ReturnType<typeof clusterEmbeddings>;
           try {
@@ -468,8 +472,8 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
     return summary;
   } catch (e) {
     if (e instanceof HypersegError && e.code === 'INTERRUPTED') {
-      const keptNow = summary.model.sha256 !== undefined && summary.cases.length > 0;
-      throw new HypersegError('INTERRUPTED', `segmentation stopped after ${summary.cases.length} of ${cases.length} volumes; ${out} was left as it was${keptNow ? `, and the finished volumes kept beside it (${join(dirname(out), `.${basename(out)}.resume`)})` : ''}`, {
+      const keptNow = resumable && summary.cases.length > 0;
+      throw new HypersegError('INTERRUPTED', `segmentation stopped after ${summary.cases.length} of ${cases.length} volumes; ${out} was left as it was${keptNow ? `, and the finished volumes kept beside it (${resumeDir})` : ''}`, {
         suggestion: keptNow ? 'run the same command again: it continues from the finished volumes' : 'run the same command again',
       });
     }
