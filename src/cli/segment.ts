@@ -75,7 +75,7 @@ export function registerSegment(program: Command): void {
         if (flags.json) process.stdout.write(`${toJson({ ok: true, out: flags.out, ...s })}\n`);
         else {
           const vps = s.cases.reduce((a, c) => a + c.voxelsPerSecond, 0) / s.cases.length;
-          process.stdout.write(`segmented ${s.cases.length} volume(s) into k = ${s.ks.join(', ')} in ${s.seconds.toFixed(1)} s (${s.path} path, ${Math.round(vps)} voxels/s); peak memory ${s.peakRssMB.toFixed(0)} MiB${s.workerPeakRssMB ? ` + worker ${s.workerPeakRssMB.toFixed(0)} MiB` : ''}\n`);
+          process.stdout.write(`segmented ${s.cases.length} volume(s)${s.kept ? ` (${s.kept.length} kept from the interrupted segmentation)` : ''} into k = ${s.ks.join(', ')} in ${s.seconds.toFixed(1)} s (${s.path} path, ${Math.round(vps)} voxels/s); peak memory ${s.peakRssMB.toFixed(0)} MiB${s.workerPeakRssMB ? ` + worker ${s.workerPeakRssMB.toFixed(0)} MiB` : ''}\n`);
           process.stdout.write(`outputs: ${flags.out}/segment.json; score with: hyperseg evaluate --run ${flags.out}\n`);
         }
       } finally {

@@ -164,7 +164,10 @@ export interface SegmentSummary {
   path: InferencePath;
   backend: Record<string, unknown>;
   cases: CaseOutput[];
+  /** Seconds of this run (volumes kept from an interrupted one took their time there: see `kept`). */
   seconds: number;
+  /** Volumes taken from an interrupted segmentation with the same settings (absent when none). */
+  kept?: string[];
   peakRssMB: number;
   workerPeakRssMB?: number;
   /** What decides the labels beyond the fields above (k-means seed and settings; the k asked for, null for the default list). */
@@ -386,6 +389,7 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
         if (again && (await cp(join(resumeDir, ref.id), join(stage, ref.id), { recursive: true }).then(() => true, () => false))) {
           addKs(Object.keys(again.entry.labels).map(Number));
           summary.cases.push(again.entry);
+          summary.kept = [...(summary.kept ?? []), ref.id];
           options.onCase?.(ci + 1, cases.length, ref.id);
           log(`${ref.id}: kept from the interrupted segmentation`);
           continue;

@@ -413,10 +413,11 @@ describe('segment (library)', () => {
     const s = await segment({ ...opts, onLog: (m) => logs.push(m) });
     expect(logs.filter((m) => m.endsWith('kept from the interrupted segmentation'))).toEqual(['synth_000: kept from the interrupted segmentation']);
     expect(s.cases.map((c) => c.id)).toEqual(['synth_000', 'synth_001', 'synth_002', 'synth_003']);
+    expect(s.kept).toEqual(['synth_000']);
     expect(existsSync(kept)).toBe(false);
     expect(readdirSync(join(out, 'synth_000')).sort()).toEqual(['embeddings.npy', 'synth_000_k2.nii.gz']); // no case.json left
     const whole = join(dir, 'seg-whole');
-    await segment({ ...opts, out: whole });
+    expect((await segment({ ...opts, out: whole })).kept).toBeUndefined();
     for (const c of s.cases) {
       expect((await readNifti(join(out, c.labels['2']))).data, c.id).toEqual((await readNifti(join(whole, c.labels['2']))).data);
       expect(readFileSync(join(out, c.embeddings!)).equals(readFileSync(join(whole, c.embeddings!))), c.id).toBe(true);

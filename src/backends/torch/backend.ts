@@ -32,6 +32,13 @@ export interface TorchBackendOptions extends SpawnOptions {
   timeoutMs?: number;
 }
 
+/** A key given as an option, else by the environment variable `env` (empty counts as unset), with where it came from for error messages. */
+function keyFrom(option: string | undefined, optionName: string, env: string): { key: string; from: string } | undefined {
+  if (option !== undefined) return { key: option, from: optionName };
+  const v = process.env[env];
+  return v ? { key: v, from: env } : undefined;
+}
+
 export class TorchBackend implements ComputeBackend {
   readonly name = 'torch';
   private clients: WorkerClient[] = [];
@@ -66,11 +73,10 @@ export class TorchBackend implements ComputeBackend {
     const { workers, timeoutMs } = this.options;
     if (workers && workers.length > 0) {
       // the CLI's --workers reach a CURVE worker (--allow-remote) through the environment: a key in argv shows in `ps`
-      const serverKey = this.options.curveServerKey ?? (process.env.HYPERSEG_CURVE_SERVER_KEY || undefined);
-      const curveServerKey = serverKey === undefined ? undefined : checkCurvePublicKey(serverKey, this.options.curveServerKey === undefined ? 'HYPERSEG_CURVE_SERVER_KEY' : 'curveServerKey');
-      const fromEnv = this.options.curveClientSecretKey === undefined;
-      const clientSecret = this.options.curveClientSecretKey ?? (process.env.HYPERSEG_CURVE_CLIENT_SECRET_KEY || undefined);
-      const curveClientKey = clientSecret === undefined ? undefined : curvePairOf(clientSecret, fromEnv ? 'HYPERSEG_CURVE_CLIENT_SECRET_KEY' : 'curveClientSecretKey');
+      const serverKey = keyFrom(this.options.curveServerKey, 'curveServerKey', 'HYPERSEG_CURVE_SERVER_KEY');
+      const curveServerKey = serverKey && checkCurvePublicKey(serverKey.key, serverKey.from);
+      const clientSecret = keyFrom(this.options.curveClientSecretKey, 'curveClientSecretKey', 'HYPERSEG_CURVE_CLIENT_SECRET_KEY');
+      const curveClientKey = clientSecret && curvePairOf(clientSecret.key, clientSecret.from);
       this.clients = workers.map((ep) => new WorkerClient(ep, { timeoutMs, curveServerKey, curveClientKey }));
     } else {
       const n = this.options.localWorkers ?? 1;
