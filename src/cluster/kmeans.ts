@@ -21,7 +21,7 @@
  */
 
 import { HypersegError } from '../errors.js';
-import { frechetMeansByLabel } from '../geometry/frechet.js';
+import { frechetMeansByLabel, medianPull, moveTowards } from '../geometry/frechet.js';
 import { checkCurvature, type FloatArray } from '../geometry/poincare.js';
 import { oneMinusCNormSq } from '../geometry/stability.js';
 import { Rng } from '../random.js';
@@ -352,8 +352,10 @@ function frechetFactors(p: Problem, labels: Int32Array, cent: Float64Array, fact
  * not separate by factor (each point's pull depends on its distance in every factor), but reweighting
  * does — with w_i = 1/D(x_i, m) at the current estimate, Σ_i w_i Σ_f d_f² splits into one weighted
  * Fréchet mean per factor, so each step is one Lou step per factor under the shared weights
- * (Weiszfeld's scheme; for one ball it is medianWeight's step). A point on its estimate (D below 1e-12)
- * is left out of that step (Ostresh). Until no centre moves more than `frechetTol` or `maxIter` steps.
+ * (Weiszfeld's scheme; for one ball it is medianWeight's step). Points on their estimate (D below 1e-12)
+ * are left out of that step, taken then by Vardi and Zhang's rule (frechet.ts, vardiZhang) with the pull
+ * summed over the factors: the centre stays when it is the median, else moves that fraction of the way in
+ * every factor. Until no centre moves more than `frechetTol` or `maxIter` steps.
  */
 function productMedians(p: Problem, labels: Int32Array, cent: Float64Array, factorBuf: Float64Array, maxIter: number): void {
   const { n, d, k, factors } = p;
@@ -361,17 +363,46 @@ function productMedians(p: Problem, labels: Int32Array, cent: Float64Array, fact
   const prev = new Float64Array(k * d);
   const cInv = new Float64Array(k * factors);
   const prevInv = new Float64Array(k * factors);
+  const eta = new Float64Array(k);
   centreInv(p, cent, cInv);
   for (let it = 0; it < maxIter; it++) {
+    eta.fill(0);
     for (let i = 0; i < n; i++) {
       const dd = d2(p, i, cent, labels[i], cInv);
+      if (dd < 1e-24) eta[labels[i]]++;
       w[i] = dd < 1e-24 ? 0 : 1 / Math.sqrt(dd);
     }
     prev.set(cent);
     prevInv.set(cInv);
     frechetFactors(p, labels, cent, factorBuf, 0, 1, w, false);
+    if (eta.some((e) => e > 0)) productVardiZhang(p, labels, prev, cent, eta, w);
     centreInv(p, cent, cInv);
     if (maxShift(p, prev, cent, prevInv, cInv) < p.frechetTol) return;
+  }
+}
+
+/** Vardi and Zhang's rule on a product of balls: one fraction 1 − η_j/r_j per centre, r_j² the sum over factors of the pull's squared norm (each point's share in factor f: d_f/D). */
+function productVardiZhang(p: Problem, labels: Int32Array, prev: Float64Array, cent: Float64Array, eta: Float64Array, invD: Float64Array): void {
+  const { x, d, k, fd, factors, c } = p;
+  const y = new Float64Array(k * fd);
+  const t = new Float64Array(k * fd);
+  const slice = (from: Float64Array, to: Float64Array, f: number) => {
+    for (let j = 0; j < k; j++) for (let q = 0; q < fd; q++) to[j * fd + q] = from[j * d + f * fd + q];
+  };
+  const r2 = new Float64Array(k);
+  for (let f = 0; f < factors; f++) {
+    slice(prev, y, f);
+    const pull = medianPull({ x, stride: d, offset: f * fd, dim: fd }, labels, k, y, c, eta, (i, df) => df * invD[i]);
+    for (let j = 0; j < k; j++) for (let q = 0; q < fd; q++) r2[j] += pull[j * fd + q] ** 2;
+  }
+  for (let f = 0; f < factors; f++) {
+    slice(prev, y, f);
+    slice(cent, t, f);
+    for (let j = 0; j < k; j++) {
+      if (!(eta[j] > 0)) continue;
+      moveTowards(y, t, j * fd, fd, c, Math.max(0, 1 - eta[j] / Math.sqrt(r2[j])));
+      for (let q = 0; q < fd; q++) cent[j * d + f * fd + q] = t[j * fd + q];
+    }
   }
 }
 
@@ -399,8 +430,10 @@ function medians1d(p: Problem, labels: Int32Array, cent: Float64Array): void {
 
 /**
  * Euclidean medians of every cluster by Weiszfeld's iteration y⁺ = Σ (x_i/‖x_i − y‖) / Σ (1/‖x_i − y‖),
- * from the current centres, until none moves more than `frechetTol` or `maxIter` steps; a point on the
- * estimate is left out of that step (Ostresh).
+ * from the current centres, until none moves more than `frechetTol` or `maxIter` steps. Points on the
+ * estimate y (η of them) are left out of that step T, which is then taken by Vardi and Zhang's rule:
+ * with R = Σ (x_i − y)/‖x_i − y‖ over the others, y stays when ‖R‖ ≤ η (it is the median), else
+ * y⁺ = y + (1 − η/‖R‖)(T − y).
  */
 function weiszfeld(p: Problem, labels: Int32Array, cent: Float64Array, maxIter: number): void {
   const { x, n, d, k } = p;
@@ -410,14 +443,19 @@ function weiszfeld(p: Problem, labels: Int32Array, cent: Float64Array, maxIter: 
   }
   const num = new Float64Array(k * d);
   const den = new Float64Array(k);
+  const eta = new Float64Array(k);
   for (let it = 0; it < maxIter; it++) {
     num.fill(0);
     den.fill(0);
+    eta.fill(0);
     for (let i = 0; i < n; i++) {
       const co = labels[i] * d;
       let s = 0;
       for (let t = 0; t < d; t++) s += (x[i * d + t] - cent[co + t]) ** 2;
-      if (s < 1e-24) continue;
+      if (s < 1e-24) {
+        eta[labels[i]]++;
+        continue;
+      }
       const w = 1 / Math.sqrt(s);
       den[labels[i]] += w;
       for (let t = 0; t < d; t++) num[co + t] += w * x[i * d + t];
@@ -425,10 +463,17 @@ function weiszfeld(p: Problem, labels: Int32Array, cent: Float64Array, maxIter: 
     let moved = 0;
     for (let j = 0; j < k; j++) {
       if (!(den[j] > 0)) continue;
+      let f = 1;
+      if (eta[j] > 0) {
+        let r2 = 0;
+        for (let t = 0; t < d; t++) r2 += (num[j * d + t] - den[j] * cent[j * d + t]) ** 2;
+        f = Math.max(0, 1 - eta[j] / Math.sqrt(r2));
+      }
       let s = 0;
       for (let t = 0; t < d; t++) {
-        const v = num[j * d + t] / den[j];
-        s += (v - cent[j * d + t]) ** 2;
+        const y = cent[j * d + t];
+        const v = y + f * (num[j * d + t] / den[j] - y);
+        s += (v - y) ** 2;
         cent[j * d + t] = v;
       }
       if (s > moved) moved = s;

@@ -189,6 +189,48 @@ describe('k-medians (centroid: median)', () => {
     expect(Math.abs(r.centroids[0])).toBeLessThan(0.2);
   });
 
+  describe('a heavy point (many points on one spot, as a constant background gives)', () => {
+    // One point carrying at least half the weight is the median in any metric space: for every y,
+    // Σ w_i d(x_i, y) ≥ Σ_{i≠A} w_i (d(x_i, A) − d(A, y)) + w_A d(A, y) ≥ Σ_{i≠A} w_i d(x_i, A).
+    const cases = [
+      { name: 'Euclidean', geometry: 'euclidean' as const, factors: 1, a: [0.1, 0.05] },
+      { name: 'Poincaré', geometry: 'poincare' as const, factors: 1, a: [0.1, 0.05] },
+      { name: 'a product of two balls', geometry: 'poincare' as const, factors: 2, a: [0.1, 0.05, -0.2, 0.1] },
+    ];
+    const cloud = (a: number[], heavy: number, rest: number, centre: number[], seed: number) => {
+      const d = a.length;
+      const rng = new Rng(seed);
+      const out = new Float64Array(d * (heavy + rest));
+      for (let i = 0; i < heavy; i++) out.set(a, i * d);
+      for (let i = heavy; i < heavy + rest; i++) for (let t = 0; t < d; t++) out[i * d + t] = centre[t] + 0.25 * (rng.float() - 0.5);
+      return out;
+    };
+    for (const { name, geometry, factors, a } of cases) {
+      it(`${name}: holding 60 % of the points, it is the centre exactly, from every start and at a 20-step cap (the estimate was thrown off it and came back only approximately)`, () => {
+        const pts = cloud(a, 60, 40, a, 7);
+        const d = a.length;
+        const atA = inertiaOf(pts, d, new Int32Array(100), Float64Array.from(a), { k: 1, geometry, factors, centroid: 'median' });
+        for (const seed of [0, 1, 2, 3]) {
+          const r = kmeans(pts, d, { k: 1, geometry, factors, centroid: 'median', nInit: 1, seed, frechetTol: 1e-13, frechetMaxIter: 20 });
+          for (let t = 0; t < d; t++) expect(Math.abs(r.centroids[t] - a[t]), `seed ${seed}, coordinate ${t}`).toBeLessThan(1e-12);
+          expect(Math.abs(r.inertia - atA) / atA).toBeLessThan(1e-10); // the sums run in another order
+        }
+      });
+      it(`${name}: holding 10 % of the points, the centre leaves it for a point that sums less`, () => {
+        const far = a.map((v) => v + 0.15);
+        const pts = cloud(a, 10, 90, far, 8);
+        const d = a.length;
+        const atA = inertiaOf(pts, d, new Int32Array(100), Float64Array.from(a), { k: 1, geometry, factors, centroid: 'median' });
+        // started on the heavy point itself
+        const r = lloyd(prepareKMeans(pts, d, { k: 1, geometry, factors, centroid: 'median', frechetTol: 1e-13, frechetMaxIter: 10_000 }), Float64Array.from(a));
+        let off = 0;
+        for (let t = 0; t < d; t++) off = Math.max(off, Math.abs(r.cent[t] - a[t]));
+        expect(off).toBeGreaterThan(0.05);
+        expect(r.inertia).toBeLessThan(0.7 * atA);
+      });
+    }
+  });
+
   it('Poincaré k = 1: the first-order condition Σ log_m(x)/‖log_m(x)‖ = 0 holds, no nearby point sums less, and a Möbius translation carries the median along', () => {
     const pts = skewed(300, 5, 0.12);
     const r = kmeans(pts, 2, { k: 1, centroid: 'median', nInit: 1, frechetTol: 1e-13, frechetMaxIter: 10_000 });
