@@ -3,37 +3,88 @@ PATH.json (configuration, step, optimiser hyper-parameters). Both written atomic
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_bytes
+from safetensors.torch import save as save_bytes
 
 from .model import HyperbolicVAE, ModelConfig
 
 
-def atomic_write(path: Path, write) -> None:
-    """Writes through a new temporary file beside PATH, renamed over it. The temporary name is random and made
-    with O_EXCL (tempfile.mkstemp): a predictable name (it held the pid) could be a symbolic link placed in
-    advance, and the write went through it, outside a worker's --files-root. The rename replaces PATH itself,
-    never a file a link at PATH points to."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+def open_folder(path: Path, root: Path | None = None, create: bool = False) -> int:
+    """A descriptor of folder PATH, made first (with its parents) when CREATE. With ROOT (a worker's
+    --files-root; PATH resolved and checked to lie under it), the folder is reached from ROOT one component
+    at a time, each opened with O_NOFOLLOW: a component that a local user turns into a symbolic link after
+    the check fails the operation instead of leading it outside the root."""
+    if root is None:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        for part in path.relative_to(root).parts:
+            if create:
+                try:
+                    os.mkdir(part, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_atomic(folder: int, name: str, data: bytes) -> None:
+    """Writes DATA as NAME in the folder held by descriptor FOLDER: through a new temporary file with a random
+    name, made with O_EXCL | O_NOFOLLOW (a predictable name could be a symbolic link placed in advance, and
+    the write went through it), then renamed over NAME, which replaces NAME itself, never a file a link at
+    NAME points to."""
+    tmp = f".{name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def read_in(folder: int, name: str, follow: bool) -> bytes:
+    """The bytes of NAME in the folder held by FOLDER (not through a symbolic link unless FOLLOW)."""
+    fd = os.open(name, os.O_RDONLY | (0 if follow else os.O_NOFOLLOW), dir_fd=folder)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def atomic_write(path: Path, write, root: Path | None = None) -> None:
+    """Writes PATH atomically (write_atomic) from what WRITE(file object) puts in memory; under ROOT as open_folder says."""
+    buf = io.BytesIO()
+    write(buf)
+    folder = open_folder(path.parent, root)
+    try:
+        write_atomic(folder, path.name, buf.getvalue())
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(folder)
 
 
-def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg: ModelConfig, step: int, gen: torch.Generator) -> None:
+def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg: ModelConfig, step: int, gen: torch.Generator,
+                    root: Path | None = None) -> None:
+    """PATH and PATH.json, each written atomically; PATH resolved and under ROOT when ROOT is given (see open_folder)."""
     p = Path(path)
     if not path:
         raise OSError("empty path")
-    p.parent.mkdir(parents=True, exist_ok=True)
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     names = [n for n, _ in model.named_parameters()]
     state = opt.state_dict()
@@ -46,17 +97,29 @@ def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg:
     tensors["rng.generator"] = gen.get_state().cpu().contiguous()
     meta = {"format": "hyperseg-checkpoint", "version": 1, "config": cfg.to_dict(), "step": step,
             "adam": {"param_groups": [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]], "steps": adam_steps}}
-    atomic_write(p, lambda t: save_file(tensors, str(t)))
-    atomic_write(Path(path + ".json"), lambda t: t.write_text(json.dumps(meta, indent=1)))
+    folder = open_folder(p.parent, root, create=True)
+    try:
+        write_atomic(folder, p.name, save_bytes(tensors))
+        write_atomic(folder, p.name + ".json", json.dumps(meta, indent=1).encode())
+    finally:
+        os.close(folder)
 
 
-def load_checkpoint(path: str, device: torch.device):
-    meta = json.loads(Path(path + ".json").read_text())
+def load_checkpoint(path: str, device: torch.device, root: Path | None = None):
+    """A checkpoint written by save_checkpoint; PATH resolved and under ROOT when ROOT is given (see open_folder)."""
+    p = Path(path)
+    folder = open_folder(p.parent, root)
+    try:
+        meta_bytes = read_in(folder, p.name + ".json", follow=root is None)
+        data = read_in(folder, p.name, follow=root is None)
+    finally:
+        os.close(folder)
+    meta = json.loads(meta_bytes)
     if meta.get("format") != "hyperseg-checkpoint":
         raise ValueError(f"{path}.json is not a hyperseg checkpoint")
     cfg = ModelConfig.from_dict(meta["config"])
     model = HyperbolicVAE(cfg).to(device)
-    tensors = load_file(path)
+    tensors = load_bytes(data)
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     names = [n for n, _ in model.named_parameters()]

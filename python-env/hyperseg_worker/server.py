@@ -141,7 +141,9 @@ class Worker:
         """The `path` argument of a file operation. A worker serving other hosts (--allow-remote) reads and
         writes files only under --files-root, resolved (`..` and symbolic links followed) before the check:
         a client that merely holds the worker's public key could otherwise overwrite any file the worker's
-        user may write (`save` writes weights the client chose with set_weights)."""
+        user may write (`save` writes weights the client chose with set_weights). The operation then reaches
+        the file from the root without following links (checkpoint.open_folder), so a link made after this
+        check fails it rather than leading outside."""
         path = args.get("path")
         if not isinstance(path, str) or not path or "\0" in path:
             raise ProtocolError("BAD_MESSAGE", f"{op}: path must be a non-empty string, got {path!r}")
@@ -287,7 +289,7 @@ class Worker:
 
         path = self.file_path("save", args)
         try:
-            save_checkpoint(path, self.model, self.opt, self.cfg, self.step, self.gen)
+            save_checkpoint(path, self.model, self.opt, self.cfg, self.step, self.gen, root=self.files_root)
         except OSError as e:
             raise ProtocolError("IO", f"cannot write checkpoint {path}: {e}") from None
         return {"path": path, "step": self.step}, {}
@@ -298,7 +300,7 @@ class Worker:
         path = self.file_path("load", args)
         self.file_path("load", {"path": path + ".json"})  # its sidecar too: a link there read a file outside the root
         try:
-            model, opt, cfg, step, gen = load_checkpoint(path, self.device)
+            model, opt, cfg, step, gen = load_checkpoint(path, self.device, root=self.files_root)
         except (OSError, ValueError, KeyError) as e:
             raise ProtocolError("IO", f"cannot load checkpoint {path}: {e}") from None
         self.model, self.opt, self.cfg, self.step, self.gen = model, opt, cfg, step, gen
@@ -412,14 +414,14 @@ class Worker:
         x = torch.zeros(2, 1, m, m, m, device=self.device)
         self.model.eval()
 
-        def export(tmp):
+        def export(f):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.onnx.export(Encoder(self.model), x, str(tmp), input_names=["patches"], output_names=["mu", "scale"],
+                torch.onnx.export(Encoder(self.model), x, f, input_names=["patches"], output_names=["mu", "scale"],
                                   dynamic_axes={"patches": {0: "B"}, "mu": {0: "B"}, "scale": {0: "B"}}, opset_version=13)
 
         try:
-            atomic_write(Path(path), export)  # a random temporary name: PATH.tmp could be a link placed in advance
+            atomic_write(Path(path), export, root=self.files_root)  # a random temporary name: PATH.tmp could be a link placed in advance
         except OSError as e:
             raise ProtocolError("IO", f"cannot write {path}: {e}") from None
         return {"path": path}, {}

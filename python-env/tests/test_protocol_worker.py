@@ -383,6 +383,34 @@ def test_a_worker_serving_other_hosts_reads_and_writes_files_only_under_its_file
     step = w.op_save({"path": str(root / "run" / ".." / "ck.safetensors")}, {})[0]["step"]
     assert (root / "ck.safetensors").is_file()
     assert w.op_load({"path": str(root / "ck.safetensors")}, {})[0]["step"] == step
+    # a folder turned into a link out of the root after the check (a local user racing the worker): the
+    # operation reaches the file from the root without following links, and fails instead of going outside
+    check = w.file_path
+
+    def racing(op, args):
+        path = check(op, args)
+        last = op != "load" or args["path"].endswith(".json")  # load checks its sidecar too, then reads both
+        if last and (root / "d").is_dir() and not (root / "d").is_symlink():
+            (root / "d").rename(root / f"d-{op}")
+            (root / "d").symlink_to(outside)
+        return path
+
+    w.file_path = racing
+    w2_ck = outside / "ck.safetensors"
+    w.op_save({"path": str(root / "ck2.safetensors")}, {})
+    for op in (w.op_save, w.op_export_onnx, w.op_load):
+        (root / "d").unlink(missing_ok=True)
+        (root / "d").mkdir()
+        if op == w.op_load:  # a checkpoint outside where the link leads, one inside where the check looked
+            for f in ("ck2.safetensors", "ck2.safetensors.json"):
+                (outside / f).write_bytes((root / f).read_bytes())
+                (root / "d" / f).write_bytes((root / f).read_bytes())
+        with pytest.raises(PE, match="cannot (write|load|export)") as e:
+            op({"path": str(root / "d" / "ck2.safetensors")}, {})
+        assert e.value.code == "IO"
+    w.file_path = check
+    assert sorted(p.name for p in outside.iterdir()) == ["ck2.safetensors", "ck2.safetensors.json", "victim.txt"]
+    assert not w2_ck.exists()
     # a loopback worker without --allow-remote keeps any path (the local user's own files)
     w2 = Worker("cpu", 1, 2 ** 30)
     w2.op_init({"config": {"preset": "small"}, "seed": 0}, {})
