@@ -24,6 +24,7 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { configDifferences, type ResolvedConfig, resolveModelConfig } from '../backends/config.js';
 import { assertFolderTarget, writeFileAtomic } from '../data/atomic.js';
 import { isObject, readJsonFile } from '../data/json.js';
+import { lockFolder } from '../data/lock.js';
 import { HypersegError, within } from '../errors.js';
 import { Rng } from '../random.js';
 import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
@@ -274,8 +275,21 @@ async function truncateMetrics(path: string, step: number): Promise<void> {
   await writeFileAtomic(path, kept.length ? `${kept.join('\n')}\n` : '');
 }
 
+/**
+ * Trains (or resumes) the run `options.out`. The run folder is locked for the call (data/lock.ts): a second
+ * training into it while this one runs is refused, naming this process.
+ */
 export async function train(options: TrainOptions): Promise<TrainSummary> {
   const run = resolve(options.out);
+  const unlock = await lockFolder(run, options.resume ? 'a resumed training' : 'a training');
+  try {
+    return await trainLocked(run, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function trainLocked(run: string, options: TrainOptions): Promise<TrainSummary> {
   if (options.dataParallel) { // before anything is written
     const pool = options.workers?.length || (options.localWorkers ?? 1);
     if (pool < 2) throw new HypersegError('INVALID_ARGUMENT', `data-parallel training needs at least 2 workers, got ${pool}`, { suggestion: 'pass --local-workers N (N ≥ 2) or several --workers' });
