@@ -139,6 +139,18 @@ export function parseRange(name: string) {
   };
 }
 
+/** `--intensity-jitter gain,offset`: 0 ≤ gain < 1, offset ≥ 0. */
+export function parseJitter(name: string) {
+  return (value: string): [number, number] => {
+    const parts = value.split(',').map((t) => t.trim());
+    const v = parts.map(Number);
+    if (parts.length !== 2 || parts.some((t) => t === '') || !v.every((x) => Number.isFinite(x) && x >= 0) || !(v[0] < 1)) {
+      throw new InvalidArgumentError(`${name} takes gain,offset with 0 ≤ gain < 1 and offset ≥ 0, got '${value}'.`);
+    }
+    return [v[0], v[1]];
+  };
+}
+
 export function parseChoice<T extends string>(name: string, choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {

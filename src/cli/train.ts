@@ -7,7 +7,7 @@ import { HypersegError } from '../errors.js';
 import { train } from '../pipeline/train.js';
 import { addComputeOptions } from './compute.js';
 import { progressBar } from './progress.js';
-import { action, addReadOptions, interruptible, parseChoice, parseIntOption, parseRange, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntOption, parseJitter, parseRange, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
 
 
 /** Model configuration from --preset and --config FILE|JSON (a JSON object of model keys). */
@@ -38,6 +38,7 @@ interface TrainFlags extends ReadFlags {
   anchorSizes?: [number, number];
   childSizes?: [number, number];
   anchorScale?: 'uniform' | 'log';
+  intensityJitter?: [number, number];
   localWorkers?: number;
   dataParallel?: boolean;
   force?: boolean;
@@ -62,6 +63,7 @@ export function registerTrain(program: Command): void {
     .option('--anchor-sizes <min,max>', 'anchor sides in voxels, [min, max) (default 5,35 for 50³ volumes, up to 120 for large ones)', parseRange('--anchor-sizes'))
     .option('--child-sizes <min,max>', 'positive/negative child sides, [min, max) (default 3,15; also capped at anchor side − 1)', parseRange('--child-sizes'))
     .option('--anchor-scale <d>', 'anchor side distribution: uniform | log (default uniform, log for large volumes)', parseChoice('--anchor-scale', ['uniform', 'log'] as const))
+    .option('--intensity-jitter <gain,offset>', 'per patch: gain U(1 − gain, 1 + gain) about the volume mean, offset U(−offset, offset) volume standard deviations (default off; the quickstart uses 0.15,0.5)', parseJitter('--intensity-jitter'))
     .option('--local-workers <n>', 'torch: local workers to start (default 1)', parseIntOption('--local-workers', 1, 64))
     .option('--data-parallel', 'torch: every worker of the pool trains on a shard of each batch (torch.distributed; needs ≥ 2 workers)')
     .option('--force', 'replace an existing run in --out')
@@ -79,7 +81,7 @@ export function registerTrain(program: Command): void {
           model, seed: flags.seed, steps: flags.steps, batch: flags.batch, checkpointEvery: flags.checkpointEvery, keep: flags.keep,
           threads: flags.threads, device: flags.device, workers: flags.workers, maxVolumes: flags.maxVolumes, force: flags.force,
           localWorkers: flags.localWorkers, dataParallel: flags.dataParallel,
-          sampler: { rMin: flags.anchorSizes?.[0], rMax: flags.anchorSizes?.[1], lMin: flags.childSizes?.[0], lMax: flags.childSizes?.[1], scale: flags.anchorScale }, signal: stop.signal,
+          sampler: { rMin: flags.anchorSizes?.[0], rMax: flags.anchorSizes?.[1], lMin: flags.childSizes?.[0], lMax: flags.childSizes?.[1], scale: flags.anchorScale, jitter: flags.intensityJitter }, signal: stop.signal,
           onStep: (r, total) => bar.update(r.step, total, {}),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

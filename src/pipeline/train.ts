@@ -98,9 +98,10 @@ export interface TrainOptions {
   maxVolumes?: number;
   /**
    * Triplet sampler overrides (anchor sizes rMin/rMax and their distribution, child sizes lMin/lMax,
-   * rGap) over the defaults chosen for the data (DESIGN §2: r ∈ [5, 35), child ∈ [3, 15) for 50³).
+   * rGap) over the defaults chosen for the data (DESIGN §2: r ∈ [5, 35), child ∈ [3, 15) for 50³), and
+   * the intensity jitter (off by default; see sampling/triplets.ts).
    */
-  sampler?: Pick<TripletConfig, 'rMin' | 'rMax' | 'scale' | 'lMin' | 'lMax' | 'rGap'>;
+  sampler?: Pick<TripletConfig, 'rMin' | 'rMax' | 'scale' | 'lMin' | 'lMax' | 'rGap' | 'jitter'>;
   /** Stops cleanly (checkpoint, resumable) after the step in flight when aborted (Ctrl-C). */
   signal?: AbortSignal;
   /** Stop after this step as if interrupted (tests and budgeted runs). */
@@ -414,6 +415,7 @@ async function trainLocked(run: string, options: TrainOptions): Promise<TrainSum
     const o = options.sampler ?? {};
     cfg.sampler = { m, rMin: o.rMin ?? s.rMin, rMax: o.rMax ?? s.rMax, lMax: o.lMax ?? s.lMax, scale: o.scale ?? s.scale };
     for (const k of ['lMin', 'rGap'] as const) if (o[k] !== undefined) cfg.sampler[k] = o[k];
+    if (o.jitter && (o.jitter[0] > 0 || o.jitter[1] > 0)) cfg.sampler.jitter = o.jitter;
     const minSide = Math.min(...volumes.flatMap((v) => v.shape));
     const smallest = volumes.findIndex((v) => Math.min(...v.shape) === minSide);
     const rMin = cfg.sampler.rMin ?? 5;

@@ -12,6 +12,12 @@
  * Each box is resampled to m³ with the convention of resample.ts. Reference numbers for 50³
  * volumes (DESIGN §2): r ∈ [5, 35), child ∈ [3, min(15, r − 1)), m = 10.
  *
+ * Intensity jitter (`jitter: [a, b]`, off by default; not in DESIGN or the paper): each of the three
+ * patches of a triplet, independently, becomes x ↦ μ + g·(x − μ) + o·σ with g ~ U(1 − a, 1 + a),
+ * o ~ U(−b, b), and μ, σ its volume's mean and standard deviation, so the triplet term asks for
+ * embeddings that do not move with a patch's overall brightness and contrast, only with its content.
+ * Off, it draws nothing (the generator's stream, and so every earlier run, is unchanged).
+ *
  * Batches are written into one preallocated buffer holding three Float32Array views laid out
  * [B, 1, m, m, m] (anchor, positive, negative); the iterator reuses `inFlight` buffers in turn, so
  * no more than that many batches exist at once. Every draw comes from the sampler's seeded Rng.
@@ -38,6 +44,8 @@ export interface TripletConfig {
   skipBelow?: number | null;
   /** Attempts before giving up on a volume that cannot host a valid triplet (default 1000). */
   maxAttempts?: number;
+  /** Intensity jitter [a, b]: gain U(1 − a, 1 + a) about the volume mean, offset U(−b, b) volume standard deviations (default [0, 0]: off). */
+  jitter?: [number, number];
 }
 
 export type ResolvedTripletConfig = Required<TripletConfig>;
@@ -46,6 +54,7 @@ export function resolveTripletConfig(c: TripletConfig = {}): ResolvedTripletConf
   const r: ResolvedTripletConfig = {
     m: c.m ?? 10, rMin: c.rMin ?? 5, rMax: c.rMax ?? 35, scale: c.scale ?? 'uniform',
     lMin: c.lMin ?? 3, lMax: c.lMax ?? 15, rGap: c.rGap ?? 1, skipBelow: c.skipBelow ?? null, maxAttempts: c.maxAttempts ?? 1000,
+    jitter: c.jitter ?? [0, 0],
   };
   const bad = (msg: string): never => {
     throw new HypersegError('INVALID_ARGUMENT', `triplet sampler: ${msg}`);
@@ -56,6 +65,10 @@ export function resolveTripletConfig(c: TripletConfig = {}): ResolvedTripletConf
   if (!(r.rGap >= 0)) bad(`rGap must be ≥ 0, got ${r.rGap}`);
   if (r.rMax - r.rGap <= r.lMin) bad(`rMax − rGap (${r.rMax - r.rGap}) must exceed lMin (${r.lMin}), or no positive fits`);
   if (r.scale !== 'uniform' && r.scale !== 'log') bad(`scale must be 'uniform' or 'log', got '${String(r.scale)}'`);
+  const j = r.jitter;
+  if (!Array.isArray(j) || j.length !== 2 || !j.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0) || !(j[0] < 1)) {
+    bad(`jitter must be [gain, offset] with 0 ≤ gain < 1 and offset ≥ 0, got ${JSON.stringify(j)}`);
+  }
   return r;
 }
 
@@ -121,6 +134,8 @@ export class TripletSampler {
   private readonly posBox: Box = { start: [0, 0, 0], size: [0, 0, 0] };
   private readonly negBox: Box = { start: [0, 0, 0], size: [0, 0, 0] };
   private readonly roles: readonly Box[] = [this.anchorBox, this.posBox, this.negBox];
+  /** Per volume: mean and standard deviation (float64 sums), when jitter is on. */
+  private readonly stats: { mean: number; sd: number }[] = [];
 
   constructor(volumes: Grid[], config: TripletConfig, rng: Rng) {
     this.config = resolveTripletConfig(config);
@@ -134,6 +149,16 @@ export class TripletSampler {
     });
     this.volumes = volumes;
     this.rng = rng;
+    if (this.jitters) {
+      for (const v of volumes) {
+        let sum = 0;
+        for (let i = 0; i < v.data.length; i++) sum += v.data[i];
+        const mean = sum / v.data.length;
+        let ss = 0;
+        for (let i = 0; i < v.data.length; i++) ss += (v.data[i] - mean) ** 2;
+        this.stats.push({ mean, sd: Math.sqrt(ss / v.data.length) });
+      }
+    }
     this.scratch = boxScratch(this.config.m);
     this.probe = new Float32Array(this.config.m ** 3);
   }
@@ -180,6 +205,19 @@ export class TripletSampler {
     return false;
   }
 
+  private get jitters(): boolean {
+    return this.config.jitter[0] > 0 || this.config.jitter[1] > 0;
+  }
+
+  /** One patch's intensity jitter (see the module header): two draws, gain then offset. */
+  private jitter(arr: Float32Array, offset: number, length: number, vi: number): void {
+    const [a, b] = this.config.jitter;
+    const { mean, sd } = this.stats[vi];
+    const g = 1 + this.rng.uniform(-a, a);
+    const shift = mean * (1 - g) + this.rng.uniform(-b, b) * sd;
+    for (let i = offset; i < offset + length; i++) arr[i] = g * arr[i] + shift;
+  }
+
   /** Fills `batch` with fresh triplets. */
   fill(batch: TripletBatch): void {
     const { m } = this.config;
@@ -197,6 +235,7 @@ export class TripletSampler {
       resampleBox(grid, this.anchorBox, m, batch.anchor, b * per, this.scratch);
       resampleBox(grid, this.posBox, m, batch.positive, b * per, this.scratch);
       resampleBox(grid, this.negBox, m, batch.negative, b * per, this.scratch);
+      if (this.jitters) for (const arr of [batch.anchor, batch.positive, batch.negative]) this.jitter(arr, b * per, per, vi);
       batch.volume[b] = vi;
       const o = b * 18;
       for (let role = 0; role < 3; role++) {

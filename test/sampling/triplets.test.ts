@@ -119,7 +119,97 @@ describe('TripletSampler', () => {
     expect(new Set(seen).size).toBe(2);
   });
 
+  it('intensity jitter: each patch is its recorded box resampled, then μ + g·(x − μ) + o·σ with g in [1 − a, 1 + a], o in [−b, b] (its volume\'s mean and sd), drawn independently per patch', () => {
+    // volumes with other means and spreads than N(0, 1): μ and σ must be each volume's own
+    const shifted = vols.map((v, i) => ({ shape: v.shape, data: v.data.map((x) => 3 + (i + 1) * 0.5 * x) }));
+    const stats = shifted.map((v) => {
+      let m = 0;
+      for (const x of v.data) m += x;
+      m /= v.data.length;
+      let ss = 0;
+      for (const x of v.data) ss += (x - m) ** 2;
+      return { m, sd: Math.sqrt(ss / v.data.length) };
+    });
+    expect(stats[1].sd / stats[0].sd).toBeCloseTo(2, 1);
+    const [a, bOff] = [0.15, 0.5];
+    const s = new TripletSampler(shifted, { jitter: [a, bOff] }, new Rng(9));
+    const batch = allocateTripletBatch(64, 10);
+    const plain = new Float32Array(1000);
+    const gains: number[] = [];
+    const offsets: number[] = [];
+    for (let rep = 0; rep < 4; rep++) {
+      s.fill(batch);
+      for (let b = 0; b < 64; b++) {
+        const boxes = boxesOf(batch, b);
+        const { m, sd } = stats[batch.volume[b]];
+        const perRole: number[] = [];
+        for (const [box, view] of [[boxes.a, batch.anchor], [boxes.p, batch.positive], [boxes.n, batch.negative]] as const) {
+          resampleBox(shifted[batch.volume[b]], box, 10, plain, 0);
+          const got = view.subarray(b * 1000, (b + 1) * 1000);
+          // least-squares line got = g·plain + c, then o = (c − μ(1 − g))/σ
+          let mx = 0;
+          let my = 0;
+          for (let i = 0; i < 1000; i++) {
+            mx += plain[i];
+            my += got[i];
+          }
+          mx /= 1000;
+          my /= 1000;
+          let sxy = 0;
+          let sxx = 0;
+          for (let i = 0; i < 1000; i++) {
+            sxy += (plain[i] - mx) * (got[i] - my);
+            sxx += (plain[i] - mx) ** 2;
+          }
+          const g = sxy / sxx;
+          const c = my - g * mx;
+          let worst = 0;
+          for (let i = 0; i < 1000; i++) worst = Math.max(worst, Math.abs(got[i] - (g * plain[i] + c)));
+          expect(worst).toBeLessThan(1e-5 * (1 + Math.abs(m)));
+          const o = (c - m * (1 - g)) / sd;
+          expect(g).toBeGreaterThanOrEqual(1 - a - 1e-5);
+          expect(g).toBeLessThanOrEqual(1 + a + 1e-5);
+          expect(Math.abs(o)).toBeLessThanOrEqual(bOff + 1e-4);
+          gains.push(g);
+          offsets.push(o);
+          perRole.push(g);
+        }
+        expect(new Set(perRole.map((g) => g.toFixed(6))).size).toBe(3); // three draws, not one per triplet
+      }
+    }
+    // uniform draws: 768 gains and offsets fill their ranges, means near the centre (sd of the mean ≈ range/√(12·768))
+    const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+    expect(Math.abs(mean(gains) - 1)).toBeLessThan(0.01);
+    expect(Math.abs(mean(offsets))).toBeLessThan(0.04);
+    expect(Math.min(...gains)).toBeLessThan(1 - 0.9 * a);
+    expect(Math.max(...offsets)).toBeGreaterThan(0.9 * bOff);
+    const varO = mean(offsets.map((o) => o * o));
+    expect(Math.abs(varO - bOff ** 2 / 3) / (bOff ** 2 / 3)).toBeLessThan(0.15);
+  });
+
+  it('intensity jitter off ([0, 0], the default) draws nothing: the batches of a sampler without it, bit for bit', () => {
+    const one = allocateTripletBatch(16, 10);
+    const two = allocateTripletBatch(16, 10);
+    const s1 = new TripletSampler(vols, {}, new Rng(11));
+    const s2 = new TripletSampler(vols, { jitter: [0, 0] }, new Rng(11));
+    for (let rep = 0; rep < 3; rep++) {
+      s1.fill(one);
+      s2.fill(two);
+      expect(two.all!.every((v, i) => Object.is(v, one.all![i]))).toBe(true);
+    }
+    // and on, the boxes are the same draws only for the first triplet (the jitter draws follow its boxes)
+    const s3 = new TripletSampler(vols, { jitter: [0.1, 0] }, new Rng(11));
+    const s4 = new TripletSampler(vols, {}, new Rng(11));
+    s3.fill(one);
+    s4.fill(two);
+    expect(Array.from(one.boxes.subarray(0, 18))).toEqual(Array.from(two.boxes.subarray(0, 18)));
+    expect(Array.from(one.boxes.subarray(18, 36))).not.toEqual(Array.from(two.boxes.subarray(18, 36)));
+  });
+
   it('rejects bad configurations and volumes too small to sample, by name', () => {
+    for (const jitter of [[1, 0], [-0.1, 0], [0.1, -1], [Number.NaN, 0], [0.1], [0.1, 0.2, 0.3]]) {
+      expect(() => resolveTripletConfig({ jitter: jitter as [number, number] }), JSON.stringify(jitter)).toThrow(/jitter must be \[gain, offset\] with 0 ≤ gain < 1 and offset ≥ 0/);
+    }
     expect(() => resolveTripletConfig({ rMin: 10, rMax: 5 })).toThrow(/need 0 < rMin < rMax/);
     expect(() => resolveTripletConfig({ rMax: 4, lMin: 3 })).toThrow(/rMin < rMax|must exceed lMin/);
     expect(() => new TripletSampler([], {}, new Rng(1))).toThrow(/no volumes/);
