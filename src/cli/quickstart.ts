@@ -4,11 +4,11 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
+import { QUICKSTART_JITTER, QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
 import { CENTROIDS, type Centroid } from '../cluster/kmeans.js';
 import { formatMeanSd, oneVolume } from '../pipeline/report.js';
 import { progressBar } from './progress.js';
-import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
+import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, parseJitter, type ReadFlags, readConfigArg, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
 
 const rel = (p: string) => relative(process.cwd(), p) || '.';
@@ -24,6 +24,7 @@ interface QuickFlags {
   batch?: number;
   seed?: number;
   centroid?: Centroid;
+  intensityJitter?: [number, number];
   threads?: number;
   json?: boolean;
   verbose?: boolean;
@@ -38,6 +39,7 @@ export function registerQuickstart(program: Command): void {
     .option('--batch <n>', 'triplets per step (default 32; a re-run keeps the run\'s)', parseIntOption('--batch', 2, 65_536))
     .option('--seed <s>', 'random seed (default 0; a re-run keeps the run\'s)', parseIntOption('--seed', 0))
     .option('--centroid <c>', 'cluster centres: mean (k-means, the method\'s) | median (k-medians; see README)', parseChoice('--centroid', CENTROIDS))
+    .option('--intensity-jitter <gain,offset>', `the sampler's per-patch intensity jitter (default ${QUICKSTART_JITTER.join(',')}; 0,0: off, as DESIGN's method and ablate; a re-run keeps the run's)`, parseJitter('--intensity-jitter'))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: QuickFlags) => {
@@ -52,7 +54,7 @@ export function registerQuickstart(program: Command): void {
       try {
         const r = await quickstart({
           out: flags.out, backend: flags.backend, engine: flags.engine, count: flags.count, steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, centroid: flags.centroid, threads: flags.threads, device: flags.device, workers: flags.workers, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
+          seed: flags.seed, centroid: flags.centroid, jitter: flags.intensityJitter, threads: flags.threads, device: flags.device, workers: flags.workers, signal: stop.signal, onLog: say, onStep: (s, t) => bar.update(s, t),
         });
         bar.stop();
         if (flags.json) {

@@ -45,6 +45,8 @@ export interface QuickstartOptions extends ComputeChoice {
   seed?: number;
   /** Cluster centres for the segmentation: Fréchet means (default) or medians (k-medians). */
   centroid?: Centroid;
+  /** The sampler's intensity jitter [gain, offset] (default QUICKSTART_JITTER; [0, 0]: off; a re-run keeps the run's). */
+  jitter?: [number, number];
   signal?: AbortSignal;
   onLog?: (line: string) => void;
   onStep?: (step: number, total: number) => void;
@@ -68,6 +70,15 @@ export interface QuickstartResult {
  * native engine trains at about a third of torch's rate here, on wasm/cpu at about 1/150.
  */
 export const QUICKSTART_STEPS = { torch: 1500, tfjsNative: 400, tfjsJs: 20 } as const;
+
+/**
+ * The quickstart's intensity jitter (sampling/triplets.ts): gain U(0.85, 1.15), offset U(−0.5, 0.5) volume
+ * standard deviations per patch. Not part of DESIGN's method (ablate trains without it); measured on the
+ * quickstart's data in docs/level1.md, where it lifts level 1 for every training seed tried.
+ */
+export const QUICKSTART_JITTER: [number, number] = [0.15, 0.5];
+
+const jitterWords = ([g, o]: [number, number]) => (g > 0 || o > 0 ? `, intensity jitter: gain ±${g}, offset ±${o} sd` : '');
 
 export async function quickstartSteps(backend: BackendName, engine?: Engine): Promise<number> {
   if (backend === 'torch') return QUICKSTART_STEPS.torch;
@@ -113,12 +124,15 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   secs.data = (performance.now() - t) / 1000;
   t = performance.now();
   const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
-  log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets)`);
+  log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets${jitterWords(options.jitter ?? QUICKSTART_JITTER)})`);
   // a re-run continues (or reuses) the run as it was: what it was not given again (steps, batch, seed) is the run's own
   const again = <T>(given: T | undefined, fresh: T): T | undefined => (resume ? given : given ?? fresh);
   const tr = await train({
     data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: again(options.seed, 0), steps: again(options.steps, steps),
-    batch: again(options.batch, 32), threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
+    batch: again(options.batch, 32), sampler: (() => {
+      const jitter = again(options.jitter, QUICKSTART_JITTER);
+      return jitter ? { jitter } : undefined;
+    })(), threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
     resumeHint: null, // the quickstart says how to continue (run it again)
   });
   secs.train = (performance.now() - t) / 1000;

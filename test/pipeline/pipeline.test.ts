@@ -688,6 +688,12 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(md).not.toMatch(/±/);
     expect(r.stdout).not.toMatch(/±/);
     expect(r.stdout).toMatch(/k-means on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
+    // the quickstart trains with the sampler's intensity jitter, recorded in its run; a re-run asking for another is refused
+    expect(r.stderr).toMatch(/4 steps of 8 triplets, intensity jitter: gain ±0\.15, offset ±0\.5 sd/);
+    expect(JSON.parse(readFileSync(join(out, 'run', 'config.json'), 'utf8')).sampler.jitter).toEqual([0.15, 0.5]);
+    const other = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--intensity-jitter', '0,0');
+    expect(other.code).toBe(2); // INVALID_ARGUMENT
+    expect(other.stderr).toMatch(/a resumed run keeps the sampler it started with/);
     // run again as "run the same command" may well be remembered: without --steps and --batch (their
     // defaults, 1,500 and 32, were taken as asked for, and the run of batch 8 refused)
     const again = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1');
