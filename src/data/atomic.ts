@@ -99,8 +99,8 @@ export async function buildDirAtomically<T>(out: string, build: (dir: string) =>
   }
 }
 
-/** Whether a process id is alive (signal 0 tests without signalling; EPERM: alive, not ours). */
-function alive(pid: number): boolean {
+/** Whether a process id of this host is alive (signal 0 tests without signalling; EPERM: alive, not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -118,6 +118,6 @@ async function removeStaleStaging(target: string): Promise<void> {
   for (const name of await readdir(dirname(target))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) await rm(join(dirname(target), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await rm(join(dirname(target), name), { recursive: true, force: true });
   }
 }

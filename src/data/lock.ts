@@ -12,6 +12,7 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { HypersegError } from '../errors.js';
+import { processAlive } from './atomic.js';
 
 interface Owner {
   pid: number;
@@ -27,16 +28,6 @@ export function lockPathOf(folder: string): string {
 
 const held = new Set<string>();
 let exitHook = false;
-
-/** Whether process `pid` of this host is running (EPERM: it is, under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function ownerOf(text: string): Owner | null {
   try {
@@ -91,7 +82,7 @@ export async function lockFolder(folder: string, task: string): Promise<() => Pr
       throw new HypersegError('IO', `${folder} is in use: ${owner.task} by process ${owner.pid} on ${owner.host} since ${owner.since} (${path})`, {
         suggestion: `if that process is gone, remove ${path}; else wait for it or choose another folder`,
       });
-    } else if (alive(owner.pid)) {
+    } else if (processAlive(owner.pid)) {
       throw new HypersegError('IO', `${folder} is in use: ${owner.task} by process ${owner.pid}${owner.pid === process.pid ? ' (this one)' : ''} since ${owner.since}; two at once would overwrite each other's files`, {
         suggestion: 'wait for it to finish, stop it, or choose another folder',
       });
