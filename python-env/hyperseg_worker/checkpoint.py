@@ -7,6 +7,7 @@ import io
 import json
 import os
 import secrets
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -42,6 +43,16 @@ def open_folder(path: Path, root: Path | None = None, create: bool = False) -> i
         raise
 
 
+@contextmanager
+def folder_of(path: Path, root: Path | None = None, create: bool = False):
+    """open_folder(PATH's parent, ROOT, CREATE) for the length of a with block, closed after it."""
+    folder = open_folder(path.parent, root, create)
+    try:
+        yield folder
+    finally:
+        os.close(folder)
+
+
 def write_atomic(folder: int, name: str, data: bytes) -> None:
     """Writes DATA as NAME in the folder held by descriptor FOLDER: through a new temporary file with a random
     name, made with O_EXCL | O_NOFOLLOW (a predictable name could be a symbolic link placed in advance, and
@@ -72,11 +83,8 @@ def atomic_write(path: Path, write, root: Path | None = None) -> None:
     """Writes PATH atomically (write_atomic) from what WRITE(file object) puts in memory; under ROOT as open_folder says."""
     buf = io.BytesIO()
     write(buf)
-    folder = open_folder(path.parent, root)
-    try:
+    with folder_of(path, root) as folder:
         write_atomic(folder, path.name, buf.getvalue())
-    finally:
-        os.close(folder)
 
 
 def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg: ModelConfig, step: int, gen: torch.Generator,
@@ -97,23 +105,17 @@ def save_checkpoint(path: str, model: HyperbolicVAE, opt: torch.optim.Adam, cfg:
     tensors["rng.generator"] = gen.get_state().cpu().contiguous()
     meta = {"format": "hyperseg-checkpoint", "version": 1, "config": cfg.to_dict(), "step": step,
             "adam": {"param_groups": [{k: v for k, v in g.items() if k != "params"} for g in state["param_groups"]], "steps": adam_steps}}
-    folder = open_folder(p.parent, root, create=True)
-    try:
+    with folder_of(p, root, create=True) as folder:
         write_atomic(folder, p.name, save_bytes(tensors))
         write_atomic(folder, p.name + ".json", json.dumps(meta, indent=1).encode())
-    finally:
-        os.close(folder)
 
 
 def load_checkpoint(path: str, device: torch.device, root: Path | None = None):
     """A checkpoint written by save_checkpoint; PATH resolved and under ROOT when ROOT is given (see open_folder)."""
     p = Path(path)
-    folder = open_folder(p.parent, root)
-    try:
+    with folder_of(p, root) as folder:
         meta_bytes = read_in(folder, p.name + ".json", follow=root is None)
         data = read_in(folder, p.name, follow=root is None)
-    finally:
-        os.close(folder)
     meta = json.loads(meta_bytes)
     if meta.get("format") != "hyperseg-checkpoint":
         raise ValueError(f"{path}.json is not a hyperseg checkpoint")

@@ -384,20 +384,20 @@ function productMedians(p: Problem, labels: Int32Array, cent: Float64Array, fact
 /** Vardi and Zhang's rule on a product of balls: one fraction 1 − η_j/r_j per centre, r_j² the sum over factors of the pull's squared norm (each point's share in factor f: d_f/D). */
 function productVardiZhang(p: Problem, labels: Int32Array, prev: Float64Array, cent: Float64Array, eta: Float64Array, invD: Float64Array): void {
   const { x, d, k, fd, factors, c } = p;
-  const y = new Float64Array(k * fd);
-  const t = new Float64Array(k * fd);
-  const slice = (from: Float64Array, to: Float64Array, f: number) => {
+  const slice = (from: Float64Array, f: number) => {
+    const to = new Float64Array(k * fd);
     for (let j = 0; j < k; j++) for (let q = 0; q < fd; q++) to[j * fd + q] = from[j * d + f * fd + q];
+    return to;
   };
+  const ys = Array.from({ length: factors }, (_, f) => slice(prev, f));
   const r2 = new Float64Array(k);
   for (let f = 0; f < factors; f++) {
-    slice(prev, y, f);
-    const pull = medianPull({ x, stride: d, offset: f * fd, dim: fd }, labels, k, y, c, eta, (i, df) => df * invD[i]);
+    const pull = medianPull({ x, stride: d, offset: f * fd, dim: fd }, labels, k, ys[f], c, eta, (i, df) => df * invD[i]);
     for (let j = 0; j < k; j++) for (let q = 0; q < fd; q++) r2[j] += pull[j * fd + q] ** 2;
   }
   for (let f = 0; f < factors; f++) {
-    slice(prev, y, f);
-    slice(cent, t, f);
+    const y = ys[f];
+    const t = slice(cent, f);
     for (let j = 0; j < k; j++) {
       if (!(eta[j] > 0)) continue;
       moveTowards(y, t, j * fd, fd, c, Math.max(0, 1 - eta[j] / Math.sqrt(r2[j])));

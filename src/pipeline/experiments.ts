@@ -125,10 +125,10 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   secs.data = (performance.now() - t) / 1000;
   t = performance.now();
   const steps = options.steps ?? (await quickstartSteps(backend, options.engine));
-  log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets${jitterWords(options.jitter ?? QUICKSTART_JITTER)})`);
-  // a re-run continues (or reuses) the run as it was: what it was not given again (steps, batch, seed) is the run's own
+  // a re-run continues (or reuses) the run as it was: what it was not given again (steps, batch, seed, jitter) is the run's own
   const again = <T>(given: T | undefined, fresh: T): T | undefined => (resume ? given : given ?? fresh);
   const jitter = again(options.jitter, QUICKSTART_JITTER);
+  log(resume ? `2/4 resuming the run in ${relative(process.cwd(), run)} on ${backend}` : `2/4 training the small preset on ${backend} (${steps} steps of ${options.batch ?? 32} triplets${jitterWords(jitter!)})`);
   const tr = await train({
     data: [data], out: run, resume, backend, engine: options.engine, model: { preset: 'small' }, seed: again(options.seed, 0), steps: again(options.steps, steps),
     batch: again(options.batch, 32), sampler: jitter && { jitter }, threads: options.threads, device: options.device, workers: options.workers, signal: options.signal, onStep: (r, total) => options.onStep?.(r.step, total), onLog: log,
