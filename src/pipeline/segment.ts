@@ -20,6 +20,7 @@ import type { Engine } from '../backends/tfjs/engine.js';
 import { assignToCentroids, type Centroid, kmeans } from '../cluster/kmeans.js';
 import { buildDirAtomically, foreignFolderEntries, writeFileAtomic } from '../data/atomic.js';
 import { isObject, readJsonFile } from '../data/json.js';
+import { lockFolder } from '../data/lock.js';
 import { gridOf, readNiftiHeader, writeNifti } from '../data/nifti.js';
 import { writeNpy } from '../data/npy.js';
 import { matchClusters, relabel } from '../eval/hungarian.js';
@@ -291,8 +292,23 @@ function matchedForPicture(pred: Int32Array, c: LoadedCase, k: number): Int32Arr
 
 const DEFAULT_KS = [2, 4, 8];
 
+/**
+ * Segments `options.input` into `options.out`. OUT is locked for the call (data/lock.ts), as a training
+ * locks its run: two segmentations into one folder shared its staging-side resume folder, and one could
+ * remove the volumes the other had kept; the second is now refused, naming the first.
+ */
 export async function segment(options: SegmentOptions): Promise<SegmentSummary> {
   const t0 = performance.now();
+  const out = resolve(options.out);
+  const unlock = await lockFolder(out, 'a segmentation');
+  try {
+    return await segmentLocked(out, options, t0);
+  } finally {
+    await unlock();
+  }
+}
+
+async function segmentLocked(out: string, options: SegmentOptions, t0: number): Promise<SegmentSummary> {
   const ks = options.ks ?? DEFAULT_KS;
   if (ks.length === 0 || ks.some((k) => !Number.isInteger(k) || k < 1 || k > 255)) throw new HypersegError('INVALID_ARGUMENT', `k must be integers in [1, 255], got ${ks.join(',')}`);
   const log = options.onLog ?? (() => undefined);
@@ -317,7 +333,6 @@ export async function segment(options: SegmentOptions): Promise<SegmentSummary> 
       suggestion: others ? 'pass --split all (or train, val) to segment them' : undefined,
     });
   }
-  const out = resolve(options.out);
   if (!options.ownedOut) await checkSegmentationTarget(out);
   // every input before any work (a bad file late in a folder failed after the others were done; a header
   // check missed a truncated .nii.gz); one volume is read when its turn comes

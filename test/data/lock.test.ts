@@ -1,4 +1,4 @@
-/** Folder locks (src/data/lock.ts) with real processes, and `hyperseg train` refusing a run another process trains. */
+/** Folder locks (src/data/lock.ts) with real processes, and `hyperseg train` / `segment` refusing a folder another process writes. */
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
@@ -75,7 +75,7 @@ describe('lockFolder', () => {
   });
 });
 
-describe('hyperseg train on a run another process is training', () => {
+describe('hyperseg train and segment on a folder another process is writing', () => {
   const data = join(dir, 'data');
   beforeAll(async () => {
     await writeSynthDataset({ out: data, count: 4, size: 20, seed: 2 });
@@ -97,5 +97,22 @@ describe('hyperseg train on a run another process is training', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(join(run, 'model.safetensors'))).toBe(true);
     expect(existsSync(lockPathOf(run))).toBe(false);
+  }, 120_000);
+
+  it('hyperseg segment into a folder another process segments is refused before anything is written; afterwards it runs, and leaves no lock', async () => {
+    const run = join(dir, 'run'); // trained by the test above
+    const seg = join(dir, 'seg');
+    const other = sleeper();
+    writeFileSync(lockPathOf(seg), JSON.stringify({ pid: other.pid, host: hostname(), since: '2026-01-02T00:00:00.000Z', task: 'a segmentation' }));
+    const args = ['segment', '--model', run, '--input', data, '--out', seg, '--split', 'all', '--threads', '1', '--no-pictures'];
+    const r = hyperseg(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${seg} is in use: a segmentation by process ${other.pid} since 2026-01-02T00:00:00.000Z`);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.seg') || f === 'seg')).toEqual(['.seg.lock']);
+    await other.kill();
+    const ok = hyperseg(...args);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(join(seg, 'segment.json'))).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.seg'))).toEqual([]);
   }, 120_000);
 });
