@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import type { Command } from 'commander';
 import type { BackendName, ModelConfig } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
-import { QUICKSTART_JITTER, QUICKSTART_STEPS, ablate, quickstart } from '../pipeline/experiments.js';
+import { QUICKSTART_JITTER, QUICKSTART_STEPS, QUICKSTART_THREADS, ablate, quickstart } from '../pipeline/experiments.js';
 import { CENTROIDS, type Centroid } from '../cluster/kmeans.js';
 import { formatMeanSd, oneVolume } from '../pipeline/report.js';
 import { progressBar } from './progress.js';
@@ -31,7 +31,7 @@ interface QuickFlags {
 }
 
 export function registerQuickstart(program: Command): void {
-  addComputeOptions(program.command('quickstart'))
+  addComputeOptions(program.command('quickstart'), `${QUICKSTART_THREADS}, the README figures' count: another orders torch's sums otherwise and trains another run`)
     .description('the main job: synthetic data → train → segment (k = 2, 4, 8) → evaluate → report and pictures; re-run to continue after an interruption')
     .option('--out <dir>', 'output folder', 'hyperseg-quickstart')
     .option('--count <n>', 'synthetic volumes (split 2/3 train, 1/6 val, 1/6 test)', parseIntOption('--count', 6, 10_000), 30)

@@ -689,7 +689,8 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(r.stdout).not.toMatch(/±/);
     expect(r.stdout).toMatch(/k-means on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
     // the quickstart trains with the sampler's intensity jitter, recorded in its run; a re-run asking for another is refused
-    expect(r.stderr).toMatch(/4 steps of 8 triplets, intensity jitter: gain ±0\.15, offset ±0\.5 sd/);
+    expect(r.stderr).toMatch(/4 steps of 8 triplets, intensity jitter: gain ±0\.15, offset ±0\.5 sd, 1 torch thread\)/);
+    expect(JSON.parse(readFileSync(join(out, 'segmentation', 'segment.json'), 'utf8')).backend.threads).toBe(1);
     expect(JSON.parse(readFileSync(join(out, 'run', 'config.json'), 'utf8')).sampler.jitter).toEqual([0.15, 0.5]);
     const other = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--intensity-jitter', '0,0');
     expect(other.code).toBe(2); // INVALID_ARGUMENT
@@ -709,12 +710,15 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(q2.train.tail.loss).toBeCloseTo(lastStep.loss, 10);
     expect(q2.train.tail.loss).toBeCloseTo(q.train.tail.loss, 10);
     expect(q2.train.stepsPerSecond).toBeGreaterThan(0);
-    // --centroid median re-clusters the same model's embeddings (no training) with k-medians
-    const medians = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--centroid', 'median');
+    // --centroid median re-clusters the same model's embeddings (no training) with k-medians; without
+    // --threads the quickstart's worker runs QUICKSTART_THREADS = 2 torch threads whatever the core count
+    const medians = hyperseg('quickstart', '--out', out, '--count', '6', '--centroid', 'median');
     expect(medians.code, medians.stderr).toBe(0);
     expect(medians.stderr).toMatch(/k = 2, 4, 8, k-medians/);
     expect(medians.stderr).not.toMatch(/reusing the segmentation/);
-    expect(JSON.parse(readFileSync(join(out, 'segmentation', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
+    const medianSeg = JSON.parse(readFileSync(join(out, 'segmentation', 'segment.json'), 'utf8'));
+    expect(medianSeg.clustering.centroid).toBe('median');
+    expect(medianSeg.backend.threads).toBe(2);
     // and its baselines with it, named so
     expect(medians.stdout).toMatch(/k-medians on raw intensities: \d\.\d{3} \/ \d\.\d{3} \/ \d\.\d{3}/);
     expect(JSON.parse(readFileSync(join(out, 'baselines', 'baseline-box3', 'segment.json'), 'utf8')).clustering.centroid).toBe('median');
