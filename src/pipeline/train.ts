@@ -27,7 +27,7 @@ import { isObject, readJsonFile } from '../data/json.js';
 import { lockFolder } from '../data/lock.js';
 import { HypersegError, within } from '../errors.js';
 import { Rng } from '../random.js';
-import { type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
+import { type ResolvedTripletConfig, type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import type { TrainStepResult } from '../backends/types.js';
 import { casesOf, type ImageRead, normaliseRead, openData, samplerFor, type DataKind } from './inputs.js';
@@ -299,9 +299,6 @@ async function trainLocked(run: string, options: TrainOptions): Promise<TrainSum
   let state: RunState | null = null;
   let configChanged = false;
   if (options.resume) {
-    if (Object.values(options.sampler ?? {}).some((v) => v !== undefined)) {
-      throw new HypersegError('INVALID_ARGUMENT', `${run}: a resumed run keeps the sampler it started with`, { suggestion: 'drop the sampler options, or start a new run with --out' });
-    }
     cfg = await readRunConfig(run);
     state = await readRunState(run);
     // A resumed run keeps its data, model, seed and batch; what a caller passes must agree with them
@@ -318,6 +315,11 @@ async function trainLocked(run: string, options: TrainOptions): Promise<TrainSum
       const now = resolveModelConfig(options.model);
       const keys = configDifferences(was, now);
       if (keys.length > 0) throw differs(`model (${keys.join(', ')})`, Object.fromEntries(keys.map((k) => [k, was[k]])), Object.fromEntries(keys.map((k) => [k, now[k]])));
+    }
+    // sampler options given again are taken when they are the run's (ablate and quickstart pass theirs on every re-run)
+    const sampler = resolveTripletConfig(cfg.sampler);
+    for (const [k, v] of Object.entries(options.sampler ?? {}) as [keyof ResolvedTripletConfig, unknown][]) {
+      if (v !== undefined && JSON.stringify(v) !== JSON.stringify(sampler[k])) throw differs(`sampler's ${k}`, sampler[k], v);
     }
     if (options.read && JSON.stringify(normaliseRead(options.read)) !== JSON.stringify(normaliseRead(cfg.data.read))) throw differs('image reading', normaliseRead(cfg.data.read), normaliseRead(options.read));
     if (options.seed !== undefined && options.seed !== cfg.seed) throw differs('seed', cfg.seed, options.seed);

@@ -203,7 +203,11 @@ describe('train (torch)', () => {
     for (const d of ['s5', 's6']) expect(existsSync(join(dir, d)), d).toBe(false);
     const resumed = hyperseg('train', '--resume', run, '--steps', '2', '--anchor-sizes', '6,10');
     expect(resumed.code).toBe(2);
-    expect(resumed.stderr).toMatch(/a resumed run keeps the sampler it started with/);
+    expect(resumed.stderr).toContain(`${run} was trained with sampler's rMax 12, not 10: a resumed run keeps its sampler's rMax`);
+    // given again as they were, they are taken (ablate and the quickstart pass theirs on every re-run)
+    const same = hyperseg('train', '--resume', run, '--steps', '2', '--threads', '1', '--anchor-sizes', '6,12', '--child-sizes', '2,5', '--anchor-scale', 'log', '--intensity-jitter', '0,0');
+    expect(same.code, same.stderr).toBe(0);
+    expect(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(2);
   }, 120_000);
 
   it('Ctrl-C stops after the step in flight with a checkpoint; --resume finishes the run', async () => {
@@ -694,10 +698,10 @@ describe('quickstart and BraTS-layout data (CLI)', () => {
     expect(JSON.parse(readFileSync(join(out, 'run', 'config.json'), 'utf8')).sampler.jitter).toEqual([0.15, 0.5]);
     const other = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--intensity-jitter', '0,0');
     expect(other.code).toBe(2); // INVALID_ARGUMENT
-    expect(other.stderr).toMatch(/a resumed run keeps the sampler it started with/);
+    expect(other.stderr).toMatch(/was trained with sampler's jitter \[0\.15,0\.5\], not \[0,0\]/);
     // run again as "run the same command" may well be remembered: without --steps and --batch (their
     // defaults, 1,500 and 32, were taken as asked for, and the run of batch 8 refused)
-    const again = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1');
+    const again = hyperseg('quickstart', '--out', out, '--count', '6', '--threads', '1', '--intensity-jitter', '0.15,0.5'); // the run's own: taken
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/reusing the synthetic data/);
     expect(again.stderr).toMatch(/resuming/);
