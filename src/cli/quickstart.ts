@@ -96,6 +96,7 @@ interface AblateFlags extends ReadFlags {
   only?: string[];
   concurrent?: number;
   centroid?: Centroid;
+  intensityJitter?: [number, number];
   json?: boolean;
   verbose?: boolean;
 }
@@ -114,6 +115,7 @@ export function registerAblate(program: Command): void {
     .option('--only <names...>', 'run only these configurations (e.g. euclidean-base hyperbolic-gyroconv-triplet)')
     .option('--concurrent <n>', 'train up to n runs at once, each in its own process with its own worker, then segment n at once (default 1; on a GPU each run is latency-bound, so several share it almost for free)', parseIntOption('--concurrent', 1, 256))
     .option('--centroid <c>', 'cluster centres for every row, baselines included: mean (k-means, the method\'s) | median (k-medians); a re-run keeps the folder\'s, and another re-clusters without training', parseChoice('--centroid', CENTROIDS))
+    .option('--intensity-jitter <gain,offset>', 'the sampler\'s per-patch intensity jitter for every trained run (default 0,0: off, DESIGN\'s sampler, which the paper\'s table measures; the quickstart uses 0.15,0.5; a re-run keeps the folder\'s)', parseJitter('--intensity-jitter'))
     .option('--json', 'machine-readable output')
     .option('--verbose', 'stack traces on error')
     .action(action(async (flags: AblateFlags) => {
@@ -122,7 +124,7 @@ export function registerAblate(program: Command): void {
         const r = await ablate({
           data: flags.data, read: readOptionsOf(flags), out: flags.out, backend: flags.backend, engine: flags.engine, preset: flags.preset,
           model: flags.config === undefined ? undefined : ((await readConfigArg(flags.config)) as ModelConfig), steps: flags.steps, batch: flags.batch,
-          seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, concurrent: flags.concurrent, centroid: flags.centroid, signal: stop.signal,
+          seed: flags.seed, seeds: flags.seeds, threads: flags.threads, device: flags.device, workers: flags.workers, only: flags.only, concurrent: flags.concurrent, centroid: flags.centroid, jitter: flags.intensityJitter, signal: stop.signal,
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);
           },

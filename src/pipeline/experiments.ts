@@ -22,6 +22,7 @@ import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { gridOf, writeNifti } from '../data/nifti.js';
 import { HypersegError, within } from '../errors.js';
+import { resolveTripletConfig } from '../sampling/triplets.js';
 import { casesOf, checkCases, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { SEGMENT_VERSION, type SegmentSummary, segment } from './segment.js';
@@ -223,6 +224,12 @@ export interface AblateOptions extends ComputeChoice {
    * the other, it re-clusters every row without training again.
    */
   centroid?: Centroid;
+  /**
+   * The sampler's intensity jitter [gain, offset] for every trained run, the autoencoder baseline's
+   * included (sampling/triplets.ts; default [0, 0], off: DESIGN's sampler, which the paper's table
+   * measures). A re-run without it keeps the folder's; another is refused (the runs would need retraining).
+   */
+  jitter?: [number, number];
   signal?: AbortSignal;
   onLog?: (line: string) => void;
 }
@@ -238,6 +245,8 @@ interface FolderSettings {
   backend: BackendName;
   /** Absent: means (folders made before it could be chosen, too). */
   centroid?: 'median';
+  /** Absent: no jitter. */
+  jitter?: [number, number];
 }
 
 /** ablation.json: the table and what it was made with (batch and read recorded since they are checked). */
@@ -251,6 +260,8 @@ interface AblationRecord {
   read?: ImageRead;
   /** Absent: means. */
   centroid?: 'median';
+  /** Absent: no jitter. */
+  jitter?: [number, number];
   rows: AblationRow[];
 }
 
@@ -415,6 +426,9 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const batch = options.batch ?? folder.batch ?? earlierTable?.batch ?? 32;
   const centroid: Centroid = options.centroid ?? folder.centroid ?? earlierTable?.centroid ?? 'mean';
   const medians = centroid === 'median' ? { centroid } : {};
+  const jitter = options.jitter ?? folder.jitter ?? earlierTable?.jitter ?? [0, 0];
+  resolveTripletConfig({ jitter }); // a bad value named before anything is written
+  const jittered = jitter[0] > 0 || jitter[1] > 0 ? { jitter } : {};
   const backend: BackendName = options.backend ?? folder.backend ?? 'torch';
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the
@@ -424,6 +438,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     const same = typeof earlierTable.data === 'string' && resolve(earlierTable.data) === resolve(options.data) && earlierTable.preset === preset
       && JSON.stringify(earlierTable.model ?? {}) === JSON.stringify(shared)
       && JSON.stringify(earlierTable.seeds) === JSON.stringify(seeds) && (earlierTable.batch ?? 32) === batch && (earlierTable.centroid ?? 'mean') === centroid
+      && JSON.stringify(earlierTable.jitter ?? [0, 0]) === JSON.stringify(jitter)
       && JSON.stringify(normaliseRead(earlierTable.read)) === JSON.stringify(read);
     if (!same) log('the earlier ablation table in this folder was made with other data or settings: only this run\'s configurations go in the new one');
     else for (const row of earlierTable.rows ?? []) if (ABLATION.some((a) => a.name === row.method) && !configs.some((a) => a.name === row.method)) kept.set(row.method, row);
@@ -433,7 +448,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   await checkCases([...new Set([...casesOf(source, 'train'), ...scored])]);
   await mkdir(out, { recursive: true });
   // the budget the folder was started with; replaced once every configuration has been trained to a new one
-  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend, ...medians } satisfies FolderSettings)}\n`;
+  const settings = (steps: number): string => `${JSON.stringify({ steps, batch, preset, model: shared, seeds, backend, ...medians, ...jittered } satisfies FolderSettings)}\n`;
   if (!existsSync(budgetFile)) await writeFileAtomic(budgetFile, settings(stepsPer));
   else if ((folder.centroid ?? 'mean') !== centroid) await writeFileAtomic(budgetFile, settings(folder.steps ?? stepsPer)); // kept by a re-run
   const rows: AblationRow[] = [];
@@ -454,7 +469,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
     }
     const trainOptions: ChildTrainOptions = {
       data: [options.data], read, splitSeed: seeds[0], out: run, resume: existsSync(join(run, 'config.json')), backend, engine: options.engine, model: { preset, ...sharedBy(a), ...a.model },
-      seed, steps: target, batch, threads, device: options.device, workers: options.workers, resumeHint: null,
+      seed, steps: target, batch, sampler: { jitter }, threads, device: options.device, workers: options.workers, resumeHint: null,
     };
     // the segmentation every run gets (the same options in the concurrent pass and in the loop, so the loop reuses it)
     const segDir = join(dir, 'segmentation');
@@ -522,7 +537,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const table = [tableHeader(rows[rows.length - 1].aggregates), ...rows.map((r) => tableRow(label(r), r.aggregates))].join('\n');
   const md = [
     '# hyperseg ablation', '',
-    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}${Object.keys(shared).length ? ` with ${JSON.stringify(shared)} in every run` : ''}, ${stepsPer} steps of ${batch} triplets each, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${backend}.`,
+    `Data: ${options.data} (${source.kind}), ${split} split. Preset ${preset}${Object.keys(shared).length ? ` with ${JSON.stringify(shared)} in every run` : ''}, ${stepsPer} steps of ${batch} triplets each${jitterWords(jitter)}, ${multi ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, backend ${backend}.`,
     multi
       ? 'Average-class Dice after Hungarian matching. Trained rows: mean ± sd over the seeds of each seed\'s mean over the volumes; the three feature baselines (no training): mean ± sd over the volumes.'
       : 'Average-class Dice after Hungarian matching (mean ± sd over volumes).',
@@ -532,7 +547,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   // a run of all six sets the budget; an older folder's file (steps alone) gets the settings its runs agreed with
   if (all || folder.batch === undefined) await writeFileAtomic(budgetFile, settings(all ? stepsPer : (folder.steps ?? stepsPer)));
   await writeFileAtomic(join(out, 'ablation.md'), md);
-  const record: AblationRecord = { data: options.data, preset, model: shared, steps: stepsPer, seeds, batch, read, ...medians, rows };
+  const record: AblationRecord = { data: options.data, preset, model: shared, steps: stepsPer, seeds, batch, read, ...medians, ...jittered, rows };
   await writeFileAtomic(join(out, 'ablation.json'), `${JSON.stringify(record, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1)}\n`);
   return { rows, table, report: join(out, 'ablation.md') };
 }

@@ -373,4 +373,31 @@ describe('ablate', () => {
     expect(again.rows.map((x) => x.aggregates)).toEqual(r.rows.map((x) => x.aggregates));
     await expect(ablate({ data, out, only: ['euclidean-base'], threads: 1, model: { latent_dim: 4 } })).rejects.toThrow(/was trained with model \(latent_dim\) \{"latent_dim":3\}, not \{"latent_dim":4\}/);
   }, 300_000);
+  it('--intensity-jitter reaches every trained run (the autoencoder\'s too), is recorded and kept by a re-run, and another is refused before training', async () => {
+    const out = join(dir, 'abl-jitter');
+    await expect(ablate({ data, out, steps: 2, batch: 8, only: ['euclidean-base'], threads: 1, jitter: [1, 0] })).rejects.toThrow(/jitter must be \[gain, offset\] with 0 ≤ gain < 1/);
+    expect(existsSync(out)).toBe(false);
+    const jitter: [number, number] = [0.15, 0.5];
+    const r = await ablate({ data, out, steps: 2, batch: 8, only: ['euclidean-base'], threads: 1, jitter });
+    const runSampler = (row: string) => JSON.parse(readFileSync(join(out, row, 'run', 'config.json'), 'utf8')).sampler;
+    for (const row of ['euclidean-base', 'k-means-on-euclidean-autoencoder-codes']) expect(runSampler(row).jitter, row).toEqual(jitter);
+    expect(readFileSync(r.report, 'utf8')).toContain('2 steps of 8 triplets each, intensity jitter: gain ±0.15, offset ±0.5 sd, seed 0');
+    expect(JSON.parse(readFileSync(join(out, 'ablate-budget.json'), 'utf8')).jitter).toEqual(jitter);
+    expect(JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8')).jitter).toEqual(jitter);
+    // the same runs without the jitter are other runs: the first logged losses differ (the sampler draws other patches)
+    const plainOut = join(dir, 'abl-no-jitter');
+    await ablate({ data, out: plainOut, steps: 2, batch: 8, only: ['euclidean-base'], threads: 1 });
+    const firstLoss = (o: string) => JSON.parse(readFileSync(join(o, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').split('\n')[0]).loss;
+    expect(firstLoss(out)).not.toBe(firstLoss(plainOut));
+    expect(runSampler('euclidean-base').jitter).toEqual(jitter);
+    expect(JSON.parse(readFileSync(join(plainOut, 'euclidean-base', 'run', 'config.json'), 'utf8')).sampler.jitter).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(plainOut, 'ablate-budget.json'), 'utf8')).jitter).toBeUndefined();
+
+    // a bare re-run keeps the folder's jitter (the same table, nothing retrained); another is refused by the runs it would change
+    const again = await ablate({ data, out, only: ['euclidean-base'], threads: 1 });
+    expect(again.rows.map((x) => x.aggregates)).toEqual(r.rows.map((x) => x.aggregates));
+    await expect(ablate({ data, out, only: ['euclidean-base'], threads: 1, jitter: [0, 0] })).rejects.toThrow(/was trained with sampler's jitter \[0\.15,0\.5\], not \[0,0\]/);
+    await expect(ablate({ data, out: plainOut, only: ['euclidean-base'], threads: 1, jitter })).rejects.toThrow(/was trained with sampler's jitter \[0,0\], not \[0\.15,0\.5\]/);
+    for (const o of [out, plainOut]) expect(readFileSync(join(o, 'euclidean-base', 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').length).toBe(2);
+  }, 300_000);
 });
