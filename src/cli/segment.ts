@@ -5,7 +5,7 @@ import type { BackendName } from '../backends/index.js';
 import type { Engine } from '../backends/tfjs/engine.js';
 import { CENTROIDS, type Centroid } from '../cluster/kmeans.js';
 import { segment } from '../pipeline/segment.js';
-import type { Split } from '../pipeline/inputs.js';
+import { INTENSITY_MAPPINGS, type IntensityMapping, type Split } from '../pipeline/inputs.js';
 import { progressBar } from './progress.js';
 import { action, addReadOptions, interruptible, parseChoice, parseIntList, parseIntOption, type ReadFlags, readOptionsOf, toJson } from './run.js';
 import { addComputeOptions } from './compute.js';
@@ -32,6 +32,7 @@ interface SegmentFlags extends ReadFlags {
   nInit: number;
   centroid: Centroid;
   slabMb: number;
+  intensity?: IntensityMapping;
   pictures: boolean;
   json?: boolean;
   verbose?: boolean;
@@ -54,6 +55,7 @@ export function registerSegment(program: Command): void {
     .option('--fit-sample <n>', 'voxels k-means is fitted on (0 = all); every voxel is then labelled', parseIntOption('--fit-sample', 0), 20_000)
     .option('--n-init <n>', 'k-means restarts', parseIntOption('--n-init', 1, 1000), 5)
     .option('--centroid <c>', "cluster centres: mean (k-means with Fréchet means, the method's) | median (k-medians: Fréchet medians, less pulled by a large cluster's tail)", parseChoice('--centroid', CENTROIDS), 'mean')
+    .option('--intensity <mapping>', "intensities before the encoder: as-is | robust-unit (to [0, 1] by the 0.5th/99.5th percentiles) | brats-flair (default: as the model's training data were — as-is for a synth folder, robust-unit for NIfTI files, brats-flair for a BraTS folder)", parseChoice('--intensity', INTENSITY_MAPPINGS))
     .option('--slab-mb <n>', 'dense path: memory budget of one slab in MiB', parseIntOption('--slab-mb', 16), 512)
     .option('--no-pictures', 'skip the PNG pictures')
     .option('--json', 'machine-readable output')
@@ -65,7 +67,7 @@ export function registerSegment(program: Command): void {
         const s = await segment({
           model: flags.model, modelOverride: await modelFromFlags(flags), input: flags.input, read: readOptionsOf(flags), out: flags.out, ks: flags.k, p: flags.patch, path: flags.path,
           split: flags.split, backend: flags.backend, engine: flags.engine, threads: flags.threads, device: flags.device, workers: flags.workers, seed: flags.seed, splitSeed: flags.splitSeed, fitSample: flags.fitSample,
-          nInit: flags.nInit, centroid: flags.centroid, slabMB: flags.slabMb, pictures: flags.pictures, signal: stop.signal,
+          nInit: flags.nInit, centroid: flags.centroid, slabMB: flags.slabMb, intensity: flags.intensity, pictures: flags.pictures, signal: stop.signal,
           onCase: (d, t) => bar.update(d, t),
           onLog: (line) => {
             if (!flags.json) process.stderr.write(`${line}\n`);

@@ -17,7 +17,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { HypersegError } from '../errors.js';
-import { bratsSplit, listBratsCases, loadBratsCase, looksLikeBratsCase } from '../data/brats.js';
+import { bratsSplit, listBratsCases, loadBratsCase, looksLikeBratsCase, normaliseFlair } from '../data/brats.js';
 import { readSynthManifest } from '../data/dataset.js';
 import { DEFAULT_MAX_VOXELS, type NiftiHeader, type ReadOptions, checkTruthGrid, labelData, readNifti, scaledData } from '../data/nifti.js';
 import type { Shape3 } from '../types.js';
@@ -85,22 +85,40 @@ export function normaliseRead(read: ImageRead | undefined): ImageRead {
   };
 }
 
-export async function openData(inputs: string[], seed = 0, read: ImageRead = {}): Promise<DataSource> {
+/**
+ * How a volume's intensities are mapped before the encoder sees them: as stored (a synth folder's volumes,
+ * generated on one scale), to [0, 1] by the 0.5th and 99.5th percentiles (plain NIfTI files: any scanner's
+ * units), or the FLAIR normalisation within the brain mask (a BraTS-layout folder). Each kind of data has
+ * its own; a model expects its training data's, whatever kind of input it is later given.
+ */
+export type IntensityMapping = 'as-is' | 'robust-unit' | 'brats-flair';
+export const INTENSITY_MAPPINGS: readonly IntensityMapping[] = ['as-is', 'robust-unit', 'brats-flair'];
+
+export function mappingOf(kind: DataKind): IntensityMapping {
+  return kind === 'synth' ? 'as-is' : kind === 'nifti' ? 'robust-unit' : 'brats-flair';
+}
+
+export function mapIntensities(mapping: IntensityMapping, x: Float32Array): Float32Array {
+  return mapping === 'as-is' ? x : mapping === 'robust-unit' ? robustUnit(x) : normaliseFlair(x).image;
+}
+
+/** `mapping`: the images' intensity mapping (default: their kind's, mappingOf). */
+export async function openData(inputs: string[], seed = 0, read: ImageRead = {}, mapping?: IntensityMapping): Promise<DataSource> {
   if (inputs.length === 0) throw new HypersegError('INVALID_ARGUMENT', 'no input data given', { suggestion: 'pass --data DIR (a `hyperseg synth` folder, a BraTS-layout folder) or NIfTI files' });
   const paths = inputs.map((p) => resolve(p));
   for (const p of paths) if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: no such file or folder`);
   if (paths.length === 1 && statSync(paths[0]).isDirectory()) {
     const dir = paths[0];
-    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read);
+    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read, mapping ?? 'as-is');
     const entries = await readdir(dir, { withFileTypes: true });
     if (entries.some((e) => e.isDirectory() && looksLikeBratsCase(dir, e.name))) {
-      return openBrats(dir, seed, read);
+      return openBrats(dir, seed, read, mapping ?? 'brats-flair');
     }
   }
-  return openNiftiFiles(paths, read);
+  return openNiftiFiles(paths, read, mapping ?? 'robust-unit');
 }
 
-async function openSynth(dir: string, read: ImageRead): Promise<DataSource> {
+async function openSynth(dir: string, read: ImageRead, mapping: IntensityMapping): Promise<DataSource> {
   const m = await readSynthManifest(dir);
   const cases: CaseRef[] = m.volumes.map((v) => ({
     id: v.id,
@@ -118,14 +136,14 @@ async function openSynth(dir: string, read: ImageRead): Promise<DataSource> {
         const k = m.levels.find((l) => String(l.level) === level)?.classes.length ?? 2 ** Number(level);
         targets.push({ name: `level${level}`, k, labels: labelData(lab, join(dir, file)), classes: Array.from({ length: k }, (_, i) => i) });
       }
-      return { id: v.id, image: scaledData(img), shape: img.shape, header: headerOf(img), targets };
+      return { id: v.id, image: mapIntensities(mapping, scaledData(img)), shape: img.shape, header: headerOf(img), targets };
     },
   }));
   const size = m.size;
   return { kind: 'synth', inputs: [dir], cases, sampler: { rMin: 5, rMax: Math.min(35, size - 1), lMax: 15, scale: 'uniform' } };
 }
 
-async function openBrats(dir: string, seed: number, read: ImageRead): Promise<DataSource> {
+async function openBrats(dir: string, seed: number, read: ImageRead, mapping: IntensityMapping): Promise<DataSource> {
   const list = await listBratsCases(dir);
   const split = bratsSplit(list.map((c) => c.id), seed);
   const splitOf = new Map<string, CaseRef['split']>();
@@ -143,7 +161,8 @@ async function openBrats(dir: string, seed: number, read: ImageRead): Promise<Da
         for (let i = 0; i < t.length; i++) t[i] = v.seg[i] > 0 ? 2 : v.brainMask[i] ? 1 : 0;
         targets.push({ name: 'whole-tumour', k: 3, labels: t, classes: [0, 1, 2], focus: 2 });
       }
-      return { id: c.id, image: v.image, shape: v.flair.shape, header: headerOf(v.flair), targets };
+      // the brain mask (for the truth's classes) is the FLAIR's whatever the mapping
+      return { id: c.id, image: mapping === 'brats-flair' ? v.image : mapIntensities(mapping, scaledData(v.flair)), shape: v.flair.shape, header: headerOf(v.flair), targets };
     },
   }));
   return { kind: 'brats', inputs: [dir], cases, sampler: { rMin: 5, rMax: 120, lMax: 40, scale: 'log' } };
@@ -171,7 +190,7 @@ export async function truthTarget(file: string, image?: { path: string; shape: S
   return { name: 'truth', k: classes.length, labels, classes, ...(classes.length === 2 ? { focus: classes[1] } : {}) };
 }
 
-async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSource> {
+async function openNiftiFiles(paths: string[], read: ImageRead, mapping: IntensityMapping): Promise<DataSource> {
   const files: string[] = [];
   const named: string[] = []; // files given by name, not found in a folder
   for (const p of paths) {
@@ -223,7 +242,7 @@ async function openNiftiFiles(paths: string[], read: ImageRead): Promise<DataSou
         const v = await readNifti(f, read);
         const t = truthFile ? await truthTarget(truthFile, { path: f, shape: v.shape, affine: v.affine }, read) : null;
         const targets = t && 'labels' in t ? [t] : [];
-        return { id, image: robustUnit(scaledData(v)), shape: v.shape, header: headerOf(v), targets, ...(t && 'unscored' in t ? { unscored: t.unscored } : {}) };
+        return { id, image: mapIntensities(mapping, scaledData(v)), shape: v.shape, header: headerOf(v), targets, ...(t && 'unscored' in t ? { unscored: t.unscored } : {}) };
       },
     };
   });

@@ -29,7 +29,7 @@ import { Rng } from '../random.js';
 import { diskPlot, montage, pickSlices, type MontageColumn } from '../report/pictures.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import { type EmbedOptions, type InferencePath, checkDensePatch, defaultPatch, denseExact, embedVolume } from './embed.js';
-import { type CaseRef, type ImageRead, type LoadedCase, type Split, casesOf, checkCases, openData } from './inputs.js';
+import { type CaseRef, type DataKind, type ImageRead, type IntensityMapping, type LoadedCase, type Split, casesOf, checkCases, mappingOf, openData } from './inputs.js';
 import { readRunConfig, readRunState } from './train.js';
 
 export interface ModelSource {
@@ -41,6 +41,8 @@ export interface ModelSource {
   checkpointStep?: number;
   /** The seed the run split a BraTS-layout folder with (a run folder only). */
   splitSeed?: number;
+  /** The kind of data the run trained on (a run folder only): its intensity mapping is the model's. */
+  dataKind?: DataKind;
 }
 
 /** --preset / --config describe weights that carry no configuration; for weights that do, they must agree. */
@@ -71,7 +73,7 @@ export async function resolveModel(path: string, override?: ModelConfig): Promis
       weights = join(p, st.checkpoint);
       checkpointStep = st.step;
     }
-    return { config: withOverride(cfg.model, override, p), weights, run: p, splitSeed: cfg.data.splitSeed ?? cfg.seed, ...(checkpointStep !== undefined ? { checkpointStep } : {}) };
+    return { config: withOverride(cfg.model, override, p), weights, run: p, splitSeed: cfg.data.splitSeed ?? cfg.seed, dataKind: cfg.data.kind, ...(checkpointStep !== undefined ? { checkpointStep } : {}) };
   }
   let config: ModelConfig | undefined;
   const { metadata } = await readSafetensors(p);
@@ -91,6 +93,11 @@ export interface SegmentOptions {
   input: string[];
   /** How image volumes are read (voxel limit, NaN/Inf); recorded in segment.json for evaluate --run. */
   read?: ImageRead;
+  /**
+   * How the images' intensities are mapped before the encoder (inputs.ts); default: as the model's
+   * training data were (a run folder records their kind), else the inputs' own kind's.
+   */
+  intensity?: IntensityMapping;
   out: string;
   /** Cluster counts; default 2, 4, 8 and each volume's ground-truth k (3 for BraTS, a label file's number of values). */
   ks?: number[];
@@ -158,7 +165,7 @@ export interface SegmentSummary {
   version: typeof SEGMENT_VERSION;
   /** sha256: of the weights file (absent for a backend handed in, and in folders written before it was recorded). */
   model: { weights: string; run?: string; config: ResolvedConfig; sha256?: string };
-  data: { inputs: string[]; kind: string; split: Split; read?: ImageRead; splitSeed?: number };
+  data: { inputs: string[]; kind: string; split: Split; intensity?: IntensityMapping; read?: ImageRead; splitSeed?: number };
   /** Every k clustered (a volume's own list is the keys of its `labels`). */
   ks: number[];
   p: number;
@@ -292,6 +299,12 @@ function matchedForPicture(pred: Int32Array, c: LoadedCase, k: number): Int32Arr
 
 const DEFAULT_KS = [2, 4, 8];
 
+const MAPPING_WORDS: Record<IntensityMapping, string> = {
+  'as-is': 'as stored',
+  'robust-unit': 'scaled to [0, 1] by their 0.5th and 99.5th percentiles',
+  'brats-flair': 'normalised within the brain mask (FLAIR)',
+};
+
 /**
  * Segments `options.input` into `options.out`. OUT is locked for the call (data/lock.ts), as a training
  * locks its run: two segmentations into one folder shared its staging-side resume folder, and one could
@@ -316,7 +329,14 @@ async function segmentLocked(out: string, options: SegmentOptions, t0: number): 
   let model: ModelSource | null = null;
   if (!options.backendInstance) model = await resolveModel(options.model, options.modelOverride);
   const splitSeed = options.splitSeed ?? model?.splitSeed ?? options.seed ?? 0;
-  const source = await openData(options.input, splitSeed, options.read);
+  const mapping = options.intensity ?? (model?.dataKind ? mappingOf(model.dataKind) : undefined);
+  const source = await openData(options.input, splitSeed, options.read, mapping);
+  const intensity = mapping ?? mappingOf(source.kind);
+  if (intensity !== mappingOf(source.kind)) {
+    log(options.intensity
+      ? `intensities mapped ${MAPPING_WORDS[intensity]} (--intensity), not ${MAPPING_WORDS[mappingOf(source.kind)]} as ${source.kind} inputs are by default`
+      : `${model?.run}: trained on ${model?.dataKind} data, whose intensities it saw ${MAPPING_WORDS[intensity]}; these ${source.kind} inputs are mapped the same way, not ${MAPPING_WORDS[mappingOf(source.kind)]} (--intensity chooses)`);
+  }
   // plain files have no split, and only a BraTS folder's is drawn by seed: both flags were accepted and ignored
   // (and `--split test` recorded as the split of every volume given)
   if (source.kind === 'nifti' && options.split !== undefined && options.split !== 'all') {
@@ -354,7 +374,7 @@ async function segmentLocked(out: string, options: SegmentOptions, t0: number): 
   const summary: SegmentSummary = {
     format: 'hyperseg-segmentation', version: SEGMENT_VERSION,
     model: { weights: model?.weights ?? options.model, run: model?.run, config: cfg, ...(model ? { sha256: await sha256File(model.weights) } : {}) },
-    data: { inputs: source.inputs, kind: source.kind, split, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}), ...(source.kind === 'brats' ? { splitSeed } : {}) },
+    data: { inputs: source.inputs, kind: source.kind, split, intensity, ...(options.read && Object.keys(options.read).length ? { read: options.read } : {}), ...(source.kind === 'brats' ? { splitSeed } : {}) },
     ks, p, path, backend: {}, cases: [], seconds: 0, peakRssMB: 0,
     clustering: { seed: options.seed ?? 0, fitSample: options.fitSample ?? 20_000, nInit: options.nInit ?? 5, ks: options.ks ?? null, ...(options.centroid === 'median' ? { centroid: 'median' as const } : {}) },
   };
