@@ -109,13 +109,13 @@ export async function openData(inputs: string[], seed = 0, read: ImageRead = {},
   for (const p of paths) if (!existsSync(p)) throw new HypersegError('FILE_NOT_FOUND', `${p}: no such file or folder`);
   if (paths.length === 1 && statSync(paths[0]).isDirectory()) {
     const dir = paths[0];
-    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read, mapping ?? 'as-is');
+    if (existsSync(join(dir, 'manifest.json'))) return openSynth(dir, read, mapping ?? mappingOf('synth'));
     const entries = await readdir(dir, { withFileTypes: true });
     if (entries.some((e) => e.isDirectory() && looksLikeBratsCase(dir, e.name))) {
-      return openBrats(dir, seed, read, mapping ?? 'brats-flair');
+      return openBrats(dir, seed, read, mapping ?? mappingOf('brats'));
     }
   }
-  return openNiftiFiles(paths, read, mapping ?? 'robust-unit');
+  return openNiftiFiles(paths, read, mapping ?? mappingOf('nifti'));
 }
 
 async function openSynth(dir: string, read: ImageRead, mapping: IntensityMapping): Promise<DataSource> {
