@@ -331,11 +331,12 @@ async function segmentLocked(out: string, options: SegmentOptions, t0: number): 
   const splitSeed = options.splitSeed ?? model?.splitSeed ?? options.seed ?? 0;
   const mapping = options.intensity ?? (model?.dataKind ? mappingOf(model.dataKind) : undefined);
   const source = await openData(options.input, splitSeed, options.read, mapping);
-  const intensity = mapping ?? mappingOf(source.kind);
-  if (intensity !== mappingOf(source.kind)) {
+  const usual = mappingOf(source.kind);
+  const intensity = mapping ?? usual;
+  if (intensity !== usual) {
     log(options.intensity
-      ? `intensities mapped ${MAPPING_WORDS[intensity]} (--intensity), not ${MAPPING_WORDS[mappingOf(source.kind)]} as ${source.kind} inputs are by default`
-      : `${model?.run}: trained on ${model?.dataKind} data, whose intensities it saw ${MAPPING_WORDS[intensity]}; these ${source.kind} inputs are mapped the same way, not ${MAPPING_WORDS[mappingOf(source.kind)]} (--intensity chooses)`);
+      ? `intensities mapped ${MAPPING_WORDS[intensity]} (--intensity), not ${MAPPING_WORDS[usual]} as ${source.kind} inputs are by default`
+      : `${model?.run}: trained on ${model?.dataKind} data, whose intensities it saw ${MAPPING_WORDS[intensity]}; these ${source.kind} inputs are mapped the same way, not ${MAPPING_WORDS[usual]} (--intensity chooses)`);
   }
   // plain files have no split, and only a BraTS folder's is drawn by seed: both flags were accepted and ignored
   // (and `--split test` recorded as the split of every volume given)
