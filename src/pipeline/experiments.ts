@@ -22,7 +22,7 @@ import { readJsonFile } from '../data/json.js';
 import { boxMean } from '../data/filters.js';
 import { gridOf, writeNifti } from '../data/nifti.js';
 import { HypersegError, within } from '../errors.js';
-import { resolveTripletConfig } from '../sampling/triplets.js';
+import { jitterOn, resolveTripletConfig } from '../sampling/triplets.js';
 import { casesOf, checkCases, type DataSource, type ImageRead, normaliseRead, openData, type Split, truthTarget } from './inputs.js';
 import { type Aggregate, evaluateRun, meanSd, scoreSegmentation, tableHeader, tableRow } from './report.js';
 import { SEGMENT_VERSION, type SegmentSummary, segment } from './segment.js';
@@ -88,7 +88,7 @@ export const QUICKSTART_JITTER: [number, number] = [0.15, 0.5];
  */
 export const QUICKSTART_THREADS = 2;
 
-const jitterWords = ([g, o]: [number, number]) => (g > 0 || o > 0 ? `, intensity jitter: gain ±${g}, offset ±${o} sd` : '');
+const jitterWords = (j: [number, number]) => (jitterOn(j) ? `, intensity jitter: gain ±${j[0]}, offset ±${j[1]} sd` : '');
 
 export async function quickstartSteps(backend: BackendName, engine?: Engine): Promise<number> {
   if (backend === 'torch') return QUICKSTART_STEPS.torch;
@@ -428,7 +428,7 @@ export async function ablate(options: AblateOptions): Promise<{ rows: AblationRo
   const medians = centroid === 'median' ? { centroid } : {};
   const jitter = options.jitter ?? folder.jitter ?? earlierTable?.jitter ?? [0, 0];
   resolveTripletConfig({ jitter }); // a bad value named before anything is written
-  const jittered = jitter[0] > 0 || jitter[1] > 0 ? { jitter } : {};
+  const jittered = jitterOn(jitter) ? { jitter } : {};
   const backend: BackendName = options.backend ?? folder.backend ?? 'torch';
   // rows of configurations that --only leaves out this time are kept from the folder's earlier table, when
   // that table was made of the same data, preset, seeds, batch and reading (an --only run rewrote the

@@ -27,7 +27,7 @@ import { isObject, readJsonFile } from '../data/json.js';
 import { lockFolder } from '../data/lock.js';
 import { HypersegError, within } from '../errors.js';
 import { Rng } from '../random.js';
-import { type ResolvedTripletConfig, type TripletConfig, TripletSampler, allocateTripletBatch, resolveTripletConfig } from '../sampling/triplets.js';
+import { type ResolvedTripletConfig, type TripletConfig, TripletSampler, allocateTripletBatch, jitterOn, resolveTripletConfig } from '../sampling/triplets.js';
 import { readSafetensors } from '../weights/safetensors.js';
 import type { TrainStepResult } from '../backends/types.js';
 import { casesOf, type ImageRead, normaliseRead, openData, samplerFor, type DataKind } from './inputs.js';
@@ -417,7 +417,7 @@ async function trainLocked(run: string, options: TrainOptions): Promise<TrainSum
     const o = options.sampler ?? {};
     cfg.sampler = { m, rMin: o.rMin ?? s.rMin, rMax: o.rMax ?? s.rMax, lMax: o.lMax ?? s.lMax, scale: o.scale ?? s.scale };
     for (const k of ['lMin', 'rGap'] as const) if (o[k] !== undefined) cfg.sampler[k] = o[k];
-    if (o.jitter && (o.jitter[0] > 0 || o.jitter[1] > 0)) cfg.sampler.jitter = o.jitter;
+    if (o.jitter && jitterOn(o.jitter)) cfg.sampler.jitter = o.jitter;
     const minSide = Math.min(...volumes.flatMap((v) => v.shape));
     const smallest = volumes.findIndex((v) => Math.min(...v.shape) === minSide);
     const rMin = cfg.sampler.rMin ?? 5;

@@ -50,6 +50,9 @@ export interface TripletConfig {
 
 export type ResolvedTripletConfig = Required<TripletConfig>;
 
+/** Whether a jitter [gain, offset] draws anything ([0, 0] is off). */
+export const jitterOn = (j: readonly [number, number]): boolean => j[0] > 0 || j[1] > 0;
+
 export function resolveTripletConfig(c: TripletConfig = {}): ResolvedTripletConfig {
   const r: ResolvedTripletConfig = {
     m: c.m ?? 10, rMin: c.rMin ?? 5, rMax: c.rMax ?? 35, scale: c.scale ?? 'uniform',
@@ -206,7 +209,7 @@ export class TripletSampler {
   }
 
   private get jitters(): boolean {
-    return this.config.jitter[0] > 0 || this.config.jitter[1] > 0;
+    return jitterOn(this.config.jitter);
   }
 
   /** One patch's intensity jitter (see the module header): two draws, gain then offset. */
